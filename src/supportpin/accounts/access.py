@@ -1,0 +1,36 @@
+"""Who is calling: resolve a bearer token or API key to a principal."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from supportpin.accounts.models import ApiKey, Customer, Staff, Token
+from supportpin.lib.hashing import token_digest
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str  # "customer", "supporter", "admin" or "integration"
+    customer: Customer | None = None
+    staff: Staff | None = None
+    token: Token | None = None
+    api_key: ApiKey | None = None
+
+
+def principal_for_bearer(bearer: str, *, now: datetime) -> Principal | None:
+    """Return who holds `bearer` at `now`, or None for an unknown, expired or revoked one."""
+    digest = token_digest(bearer)
+    if bearer.startswith("spk_"):
+        key = ApiKey.objects.filter(digest=digest, revoked_at__isnull=True).first()
+        return Principal(role="integration", api_key=key) if key else None
+    token = (
+        Token.objects.select_related("customer", "staff")
+        .filter(digest=digest, revoked_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+    if token is None:
+        return None
+    if token.staff is not None:
+        if not token.staff.is_active:
+            return None
+        return Principal(role=token.staff.role, staff=token.staff, token=token)
+    return Principal(role="customer", customer=token.customer, token=token)

@@ -1,0 +1,168 @@
+"""Sign-in, tokens, API keys, and the customer and staff records synced from the provider."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+
+from supportpin.accounts.models import ApiKey, Customer, PersonalData, Role, Staff, Token
+from supportpin.lib.hashing import new_token, token_digest
+from supportpin.lib.problems import InvalidCredentials, OtpRequired
+
+# Checked against when the username is unknown, so a miss costs as much time as a hit.
+_DUMMY_PASSWORD_HASH = make_password("supportpin-dummy-password")
+OTP_VALID_STEPS = (-1, 0, 1)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    token: str
+    expires_at: datetime
+    role: str
+
+
+def sign_in(*, username: str, password: str, otp: str | None, now: datetime) -> SignIn:
+    """Check credentials (and the TOTP code of staff) and return a new bearer token."""
+    staff = Staff.objects.filter(username=username, is_active=True).first()
+    if staff is not None:
+        if not check_password(password, staff.password):
+            raise InvalidCredentials()
+        if not otp:
+            raise OtpRequired("Send the current code of your authenticator app as `otp`.")
+        if not accept_otp(staff=staff, code=otp, now=now):
+            raise InvalidCredentials()
+        hours = settings.SUPPORTPIN_STAFF_TOKEN_HOURS
+        return issue_token(now=now, hours=hours, role=staff.role, staff=staff)
+    customer = _customer_by_login(username)
+    if customer is None or not customer.password:
+        check_password(password, _DUMMY_PASSWORD_HASH)
+        raise InvalidCredentials()
+    if not check_password(password, customer.password):
+        raise InvalidCredentials()
+    hours = settings.SUPPORTPIN_CUSTOMER_TOKEN_HOURS
+    return issue_token(now=now, hours=hours, role="customer", customer=customer)
+
+
+def _customer_by_login(username: str) -> Customer | None:
+    customer = Customer.objects.filter(pk=username).first()
+    if customer is not None or "@" not in username:
+        return customer
+    # An e-mail address shared by several customers names none of them.
+    matches = list(Customer.objects.filter(personal_data__email__iexact=username)[:2])
+    return matches[0] if len(matches) == 1 else None
+
+
+def accept_otp(*, staff: Staff, code: str, now: datetime) -> bool:
+    """Accept a current TOTP code of `staff` once; a code already used is refused."""
+    totp = pyotp.TOTP(staff.otp_secret)
+    current = totp.timecode(now)
+    for offset in OTP_VALID_STEPS:
+        if totp.verify(code, for_time=now + timedelta(seconds=offset * totp.interval)):
+            # The conditional update settles a race between two sign-ins with one code.
+            return bool(
+                Staff.objects.filter(pk=staff.pk, otp_last_step__lt=current + offset).update(
+                    otp_last_step=current + offset
+                )
+            )
+    return False
+
+
+def issue_token(*, now: datetime, hours: int, role: str, **principal) -> SignIn:
+    token = new_token("spt")
+    expires_at = now + timedelta(hours=hours)
+    Token.objects.create(
+        digest=token_digest(token), created_at=now, expires_at=expires_at, **principal
+    )
+    return SignIn(token=token, expires_at=expires_at, role=role)
+
+
+def sign_out(*, token: Token, now: datetime) -> None:
+    """Make the token dead at once."""
+    Token.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+
+
+def create_api_key(*, name: str, now: datetime) -> str:
+    """Create an integration key and return it; only its digest is kept."""
+    key = new_token("spk")
+    ApiKey.objects.create(name=name, digest=token_digest(key), created_at=now)
+    return key
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str
+    zip_code: str
+    city: str
+    country: str
+
+
+def sync_customer(
+    *,
+    number: str,
+    name: str,
+    email: str,
+    password: str | None,
+    phone: str,
+    address: Address | None,
+    now: datetime,
+) -> bool:
+    """Create or update a customer from the provider's billing system; True when created."""
+    with transaction.atomic():
+        customer, created = Customer.objects.select_for_update().get_or_create(
+            pk=number, defaults={"created_at": now, "updated_at": now}
+        )
+        customer.updated_at = now
+        if password is not None:
+            customer.password = make_password(password)
+        customer.save()
+        personal = {"name": name, "email": email, "phone": phone}
+        if address is not None:
+            personal |= {
+                "street": address.street,
+                "zip_code": address.zip_code,
+                "city": address.city,
+                "country": address.country,
+            }
+        PersonalData.objects.update_or_create(customer=customer, defaults=personal)
+    return created
+
+
+@dataclass(frozen=True)
+class StaffSync:
+    created: bool
+    otp_secret: str | None
+
+
+def sync_staff(
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    active: bool,
+    email: str,
+    now: datetime,
+) -> StaffSync:
+    """Create or update a staff account; a new one gets a TOTP secret, returned only once."""
+    from supportpin.access.actions import end_grants_of
+
+    with transaction.atomic():
+        staff = Staff.objects.select_for_update().filter(username=username).first()
+        created = staff is None
+        if created:
+            staff = Staff(username=username, otp_secret=pyotp.random_base32(), created_at=now)
+        was_active = staff.is_active
+        staff.display_name = display_name
+        staff.password = make_password(password)
+        staff.role = role
+        staff.is_active = active
+        staff.email = email
+        staff.save()
+        if not active:
+            Token.objects.filter(staff=staff, revoked_at__isnull=True).update(revoked_at=now)
+            if was_active:
+                end_grants_of(supporter=staff, now=now)
+    return StaffSync(created=created, otp_secret=staff.otp_secret if created else None)

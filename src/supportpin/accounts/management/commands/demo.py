@@ -1,0 +1,86 @@
+import pyotp
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from supportpin.accounts.actions import Address, create_api_key, sync_customer, sync_staff
+from supportpin.accounts.models import Role, Staff
+from supportpin.lib import clock
+from supportpin.products.actions import sync_product
+
+PASSWORD = "demo-password"  # noqa: S105 - demo data only
+
+CUSTOMERS = [
+    ("K10001", "Mia Schneider", "mia@example.org", "Hauptstr. 1", "10115", "Berlin"),
+    ("K10002", "Jonas Weber", "jonas@example.org", "Marktplatz 7", "80331", "München"),
+    ("K10003", "Lea Fischer", "lea@example.org", "Ringweg 3", "50667", "Köln"),
+]
+PRODUCTS = [
+    ("gs-1001", "K10001", "gameserver", "Minecraft Survival", {"slots": 20, "node": "de-fra-3"}),
+    ("ts-1002", "K10001", "teamspeak", "TeamSpeak Clan", {"slots": 32}),
+    ("vs-1003", "K10001", "vserver", "vServer M", {"cores": 4, "ram_gb": 8}),
+    ("ws-2001", "K10002", "webspace", "Webspace Pro", {"php": "8.3", "disk_gb": 50}),
+    ("dom-2002", "K10002", "domain", "jonas-weber.de", {"tld": "de"}),
+    ("gs-3001", "K10003", "gameserver", "Valheim Dedicated", {"slots": 10}),
+    ("vs-3002", "K10003", "vserver", "vServer L", {"cores": 8, "ram_gb": 16}),
+]
+STAFF = [
+    ("anna", "Anna (Support)", Role.SUPPORTER),
+    ("ben", "Ben (Support)", Role.SUPPORTER),
+    ("admin", "Admin", Role.ADMIN),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo customers, products and staff (idempotent) and print how to sign in."
+
+    def handle(self, *args, **options):
+        now = clock.now()
+        for number, name, email, street, zip_code, city in CUSTOMERS:
+            sync_customer(
+                number=number,
+                name=name,
+                email=email,
+                password=PASSWORD,
+                phone="+49 30 1234567",
+                address=Address(street, zip_code, city, "DE"),
+                now=now,
+            )
+        for product_id, customer, type_, name, details in PRODUCTS:
+            sync_product(
+                product_id=product_id,
+                customer_number=customer,
+                type=type_,
+                name=name,
+                status="active",
+                details=details,
+                now=now,
+            )
+        for username, display_name, role in STAFF:
+            if not Staff.objects.filter(username=username).exists():
+                sync_staff(
+                    username=username,
+                    display_name=display_name,
+                    password=PASSWORD,
+                    role=role,
+                    active=True,
+                    email=f"{username}@support.example.org",
+                    now=now,
+                )
+        key = create_api_key(name="demo", now=now)
+        self._print_sign_in(key)
+
+    def _print_sign_in(self, key: str) -> None:
+        write = self.stdout.write
+        write("Demo data loaded. Every demo password is: " + PASSWORD)
+        write("Customers sign in with customer number (or e-mail):")
+        for number, _name, email, *_ in CUSTOMERS:
+            write(f"  {number}  ({email})")
+        write("Staff sign in with username, password and a TOTP code:")
+        for staff in Staff.objects.filter(username__in=[s[0] for s in STAFF]):
+            code = pyotp.TOTP(staff.otp_secret).now()
+            write(
+                f"  {staff.username:6} {staff.role:9} TOTP secret {staff.otp_secret}  now: {code}"
+            )
+        if settings.DEBUG:
+            write("  A fresh code any time: supportpin totp USERNAME (DEBUG only)")
+        write(f"API docs: http://127.0.0.1:8000/api/v1/docs   integration key: {key}")

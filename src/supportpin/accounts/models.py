@@ -1,0 +1,93 @@
+from django.db import models
+
+
+class Customer(models.Model):
+    """A customer of the provider, known to staff only by `number`."""
+
+    number = models.CharField(max_length=64, primary_key=True)
+    password = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PersonalData(models.Model):
+    """The customer's personal data (Kundendaten), apart so staff-facing queries never load it."""
+
+    customer = models.OneToOneField(
+        Customer, primary_key=True, on_delete=models.CASCADE, related_name="personal_data"
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254, db_index=True)
+    phone = models.CharField(max_length=64, blank=True)
+    street = models.CharField(max_length=200, blank=True)
+    zip_code = models.CharField(max_length=32, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+
+
+class Role(models.TextChoices):
+    SUPPORTER = "supporter"
+    ADMIN = "admin"
+
+
+class Staff(models.Model):
+    """A supporter or admin; signs in with password and TOTP, sees no personal data."""
+
+    username = models.CharField(max_length=64, unique=True)
+    display_name = models.CharField(max_length=100)
+    password = models.CharField(max_length=255)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    is_active = models.BooleanField(default=True)
+    email = models.EmailField(blank=True)
+    otp_secret = models.CharField(max_length=64)
+    # The highest TOTP time step accepted so far: a code is good once.
+    otp_last_step = models.BigIntegerField(default=0)
+    # Set when too many wrong PINs block redemptions; cleared by an admin's unlock.
+    blocked_at = models.DateTimeField(null=True, blank=True)
+    # Wrong PINs before the last unlock no longer count towards a block.
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "staff"
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Token(models.Model):
+    """A signed-in session of a customer or a staff member; only its digest is stored."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, null=True, on_delete=models.CASCADE)
+    staff = models.ForeignKey(Staff, null=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(customer__isnull=True) ^ models.Q(staff__isnull=True),
+                name="token_has_one_principal",
+            )
+        ]
+
+
+class ApiKey(models.Model):
+    """A key for the provider's billing system; only its digest is stored."""
+
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

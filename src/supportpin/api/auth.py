@@ -1,0 +1,27 @@
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from supportpin.accounts.actions import sign_in, sign_out
+from supportpin.api.schemas import TokenIn, TokenOut
+from supportpin.api.security import any_signed_in
+from supportpin.lib import clock
+
+router = Router(tags=["sign-in"])
+
+
+@router.post("/auth/token", response={201: TokenOut}, auth=None)
+def create_token(request: HttpRequest, payload: TokenIn):
+    """Sign in; staff send their current TOTP code as `otp`."""
+    result = sign_in(
+        username=payload.username, password=payload.password, otp=payload.otp, now=clock.now()
+    )
+    return Status(
+        201, {"token": result.token, "expires_at": result.expires_at, "role": result.role}
+    )
+
+
+@router.delete("/auth/token", response={204: None}, auth=any_signed_in)
+def delete_token(request: HttpRequest):
+    """Sign out: the token is dead at once."""
+    sign_out(token=request.auth.token, now=clock.now())
+    return Status(204, None)

@@ -1,0 +1,15 @@
+from ninja import NinjaAPI
+
+from supportpin.api import auth, customer, integration, problems, support
+
+api = NinjaAPI(
+    title="Support-PIN API",
+    version="1",
+    description="Consent-based support access: Support-PINs, grants, tickets, access log.",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    urls_namespace="api-v1",
+)
+problems.install(api)
+for module in (auth, integration, customer, support):
+    api.add_router("/", module.router)

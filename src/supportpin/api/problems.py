@@ -1,0 +1,84 @@
+"""Render every error of the API as RFC 9457 problem details."""
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from supportpin.lib.problems import Problem
+
+log = logging.getLogger(__name__)
+
+TYPE_BASE = "https://support-pin.dev/problems/"
+TITLES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("too_large", "Request too large"),
+    422: ("invalid", "Invalid input"),
+    429: ("throttled", "Too many requests"),
+    500: ("internal", "Internal error"),
+}
+
+
+def problem_response(
+    status: int, code: str, title: str, detail: str, errors: list[dict] | None = None
+) -> JsonResponse:
+    body = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail}
+    body["code"] = code
+    if errors is not None:
+        body["errors"] = errors
+    return JsonResponse(body, status=status, content_type="application/problem+json")
+
+
+def _problem(status: int, detail: str, errors: list[dict] | None = None) -> JsonResponse:
+    code, title = TITLES.get(status, ("error", "Error"))
+    return problem_response(status, code, title, detail, errors)
+
+
+def _validation_errors(exc: ValidationError) -> list[dict]:
+    errors = []
+    for error in exc.errors:
+        # Drop the "body"/"query"/"path" prefix ninja adds and never echo the input back.
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
+        errors.append({"field": ".".join(location), "message": error.get("msg", "invalid")})
+    return errors
+
+
+def install(api: NinjaAPI) -> None:
+    """Register the problem-details handlers on `api`."""
+
+    @api.exception_handler(Problem)
+    def domain_problem(request: HttpRequest, exc: Problem):
+        return problem_response(exc.status, exc.code, exc.title, exc.detail, exc.errors)
+
+    @api.exception_handler(ValidationError)
+    def invalid(request: HttpRequest, exc: ValidationError):
+        errors = _validation_errors(exc)
+        return _problem(422, "The request is not valid.", errors)
+
+    @api.exception_handler(AuthenticationError)
+    def unauthenticated(request: HttpRequest, exc: AuthenticationError):
+        detail = "Send a valid token as `Authorization: Bearer <token>`."
+        return _problem(401, detail)
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError):
+        return _problem(exc.status_code, str(exc))
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404):
+        return _problem(404, "Not found.")
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig):
+        return _problem(413, "The request body is too large.")
+
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception):
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        detail = "Something went wrong on our side; nothing was changed."
+        return _problem(500, detail)

@@ -1,0 +1,48 @@
+"""Errors the service layer raises; the API renders them as RFC 9457 problem details."""
+
+
+class Problem(Exception):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, *, errors: list[dict] | None = None):
+        self.detail = detail or self.title
+        self.errors = errors
+        super().__init__(self.detail)
+
+
+class Unauthorized(Problem):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class InvalidCredentials(Problem):
+    status, code, title = 401, "invalid_credentials", "Wrong username, password or code"
+
+
+class OtpRequired(Problem):
+    status, code, title = 401, "otp_required", "Staff must sign in with a TOTP code"
+
+
+class Forbidden(Problem):
+    status, code, title = 403, "forbidden", "Not allowed for your role"
+
+
+class NotFound(Problem):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class PinInvalid(Problem):
+    status, code, title = 403, "pin_invalid", "Customer number or PIN is not valid"
+
+
+class TooManyAttempts(Problem):
+    status, code, title = 429, "too_many_attempts", "Blocked after too many wrong PINs"
+
+
+class TicketGrant(Problem):
+    status, code, title = 409, "ticket_grant", "Ticket grants end by closing the ticket"
+
+
+class Invalid(Problem):
+    status, code, title = 422, "invalid", "Invalid input"

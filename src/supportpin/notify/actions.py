@@ -1,0 +1,28 @@
+from datetime import datetime
+
+from supportpin.notify.models import Kind, OutboxMessage
+
+
+def queue_email(
+    *, to: list[str], subject: str, body: str, now: datetime, dedupe_key: str | None = None
+) -> OutboxMessage | None:
+    """Queue an e-mail in the caller's transaction; None when `dedupe_key` was queued before."""
+    if not to:
+        return None
+    payload = {"to": to, "subject": subject, "body": body}
+    return _queue(Kind.EMAIL, payload, now, dedupe_key)
+
+
+def queue_webhook(*, payload: dict, now: datetime) -> OutboxMessage:
+    """Queue a signed webhook to the provider's backend in the caller's transaction."""
+    return _queue(Kind.WEBHOOK, payload, now, None)
+
+
+def _queue(kind: Kind, payload: dict, now: datetime, dedupe_key: str | None):
+    if dedupe_key is not None:
+        message, created = OutboxMessage.objects.get_or_create(
+            dedupe_key=dedupe_key,
+            defaults={"kind": kind, "payload": payload, "created_at": now, "due_at": now},
+        )
+        return message if created else None
+    return OutboxMessage.objects.create(kind=kind, payload=payload, created_at=now, due_at=now)

@@ -1,0 +1,63 @@
+"""Send outbox messages: e-mail through Django's backend, webhooks signed with HMAC-SHA256."""
+
+import hashlib
+import hmac
+import json
+import urllib.request
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+from supportpin.notify.models import Kind, OutboxMessage
+
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def deliver(message: OutboxMessage) -> None:
+    """Send `message` once; raise DeliveryError (or the transport's error) when it fails."""
+    if message.kind == Kind.EMAIL:
+        payload = message.payload
+        EmailMessage(
+            subject=payload["subject"],
+            body=payload["body"],
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=payload["to"],
+        ).send()
+    else:
+        _post_webhook(message)
+
+
+def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
+    """Return the value of the X-SupportPIN-Signature header for a webhook body."""
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def _post_webhook(message: OutboxMessage) -> None:
+    url = settings.SUPPORTPIN_ACTION_WEBHOOK_URL
+    if not url:
+        raise DeliveryError("SUPPORTPIN_ACTION_WEBHOOK_URL is not set")
+    if not url.startswith(("http://", "https://")):
+        raise DeliveryError("SUPPORTPIN_ACTION_WEBHOOK_URL must be an http(s) URL")
+    body = json.dumps(message.payload, sort_keys=True).encode()
+    timestamp = message.payload["at"]
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-SupportPIN-Delivery": str(message.pk),
+            "X-SupportPIN-Timestamp": timestamp,
+            "X-SupportPIN-Signature": webhook_signature(
+                settings.SUPPORTPIN_ACTION_WEBHOOK_SECRET, timestamp, body
+            ),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        if not 200 <= response.status < 300:
+            raise DeliveryError(f"webhook answered {response.status}")

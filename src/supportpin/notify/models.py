@@ -1,0 +1,31 @@
+from django.db import models
+from django.db.models import Q
+
+
+class Kind(models.TextChoices):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class OutboxMessage(models.Model):
+    """A notification written in the transaction of the change it reports; the worker sends it."""
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    payload = models.JSONField()
+    # Optional key for notifications the worker itself queues, so a second pass adds no twin.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True),
+                name="outbox_due_idx",
+            )
+        ]

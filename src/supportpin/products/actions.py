@@ -1,0 +1,141 @@
+"""Product sync from the provider, and every supporter read of or action on a product."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from supportpin.access.access import (
+    access_customer_for_supporter,
+    access_product_for_supporter,
+    may_access,
+)
+from supportpin.access.models import Grant
+from supportpin.accounts.models import Customer, Staff
+from supportpin.audit.actions import record
+from supportpin.audit.models import ActorKind, Event
+from supportpin.lib.problems import Invalid
+from supportpin.notify.actions import queue_webhook
+from supportpin.products.models import Product
+
+
+def sync_product(
+    *,
+    product_id: str,
+    customer_number: str,
+    type: str,
+    name: str,
+    status: str,
+    details: dict,
+    now: datetime,
+) -> bool:
+    """Create or update a product from the provider's billing system; True when created."""
+    if not Customer.objects.filter(pk=customer_number).exists():
+        raise Invalid(
+            "Unknown customer.", errors=[{"field": "customer", "message": "unknown customer"}]
+        )
+    _, created = Product.objects.update_or_create(
+        pk=product_id,
+        defaults={
+            "customer_id": customer_number,
+            "type": type,
+            "name": name,
+            "status": status,
+            "details": details,
+            "updated_at": now,
+        },
+        create_defaults={
+            "customer_id": customer_number,
+            "type": type,
+            "name": name,
+            "status": status,
+            "details": details,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    return created
+
+
+def _audit_access(event: Event, supporter: Staff, grant: Grant, now: datetime, **fields) -> None:
+    record(
+        event=event,
+        at=now,
+        actor_kind=ActorKind(supporter.role),
+        actor=supporter.display_name,
+        customer=grant.customer_id,
+        basis=grant.basis,
+        grant_id=grant.pk,
+        **fields,
+    )
+
+
+def read_product(*, supporter: Staff, product_id: str, now: datetime) -> Product:
+    """Return a product the supporter may access, writing the read to the audit log."""
+    with transaction.atomic():
+        product, grant = access_product_for_supporter(supporter, product_id, now=now)
+        _audit_access(Event.PRODUCT_READ, supporter, grant, now, product=product.pk)
+    return product
+
+
+def list_customer_products(
+    *, supporter: Staff, customer_number: str, now: datetime
+) -> list[Product]:
+    """Return the customer's products the supporter may access, writing the read to the log."""
+    with transaction.atomic():
+        products, grant = access_customer_for_supporter(supporter, customer_number, now=now)
+        _audit_access(
+            Event.PRODUCTS_LISTED, supporter, grant, now, detail={"products": len(products)}
+        )
+    return products
+
+
+def run_product_action(*, supporter: Staff, product_id: str, action: str, now: datetime) -> None:
+    """Authorise a product action, log it and hand it to the provider's backend as a webhook."""
+    if action not in settings.SUPPORTPIN_PRODUCT_ACTIONS:
+        allowed = ", ".join(settings.SUPPORTPIN_PRODUCT_ACTIONS)
+        raise Invalid(
+            f"Unknown action; one of: {allowed}.",
+            errors=[{"field": "action", "message": f"one of: {allowed}"}],
+        )
+    with transaction.atomic():
+        product, grant = access_product_for_supporter(supporter, product_id, now=now)
+        _audit_access(
+            Event.PRODUCT_ACTION,
+            supporter,
+            grant,
+            now,
+            product=product.pk,
+            detail={"action": action},
+        )
+        queue_webhook(
+            payload={
+                "event": "product_action",
+                "action": action,
+                "product": product.pk,
+                "customer": product.customer_id,
+                "supporter": supporter.username,
+                "basis": grant.basis,
+                "grant_id": grant.pk,
+                "at": now.isoformat(),
+            },
+            now=now,
+        )
+
+
+def decide(*, supporter: Staff | None, product: Product | None, now: datetime) -> Grant | None:
+    """Answer a panel's question "may this supporter open this product?"; log a yes."""
+    if supporter is None or product is None:
+        return None
+    with transaction.atomic():
+        grant = may_access(supporter, product, now)
+        if grant is not None:
+            _audit_access(
+                Event.ACCESS_DECIDED,
+                supporter,
+                grant,
+                now,
+                product=product.pk,
+                detail={"via": "decision api"},
+            )
+    return grant

@@ -1,0 +1,19 @@
+from django.db import models
+
+from supportpin.accounts.models import Customer
+
+
+class Product(models.Model):
+    """A customer's product (Kundenprodukt), keyed by the provider's own id."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="products")
+    type = models.CharField(max_length=32)
+    name = models.CharField(max_length=200)
+    status = models.CharField(max_length=32, default="active")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.id

@@ -1,0 +1,139 @@
+"""Settings for Support-PIN, read from the environment (see README "Configuration")."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent
+VAR_DIR = Path(env.str("SUPPORTPIN_VAR_DIR", default="var")).resolve()
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for a local development key).")
+    SECRET_KEY = "supportpin-development-key-not-for-production"  # noqa: S105
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "supportpin.accounts",
+    "supportpin.products",
+    "supportpin.access",
+    "supportpin.audit",
+    "supportpin.notify",
+    "supportpin.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "supportpin.urls"
+WSGI_APPLICATION = "supportpin.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+
+def _database() -> dict:
+    url = env.str("DATABASE_URL", default="")
+    if not url:
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{VAR_DIR / 'supportpin.sqlite3'}"
+    config = env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock when a
+        # transaction starts, so parallel requests wait (busy timeout) instead of failing
+        # half-way with "database is locked".
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+    config["ATOMIC_REQUESTS"] = False
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support-pin@localhost")
+
+LANGUAGE_CODE = "de"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+# --- Support-PIN policy (DESIGN.md; the defaults are the product) ---
+SUPPORTPIN_PIN_TTL_MINUTES = env.int("SUPPORTPIN_PIN_TTL_MINUTES", default=60)
+SUPPORTPIN_PIN_LENGTH = env.int("SUPPORTPIN_PIN_LENGTH", default=6)
+if not 4 <= SUPPORTPIN_PIN_LENGTH <= 10:
+    raise ImproperlyConfigured("SUPPORTPIN_PIN_LENGTH must be between 4 and 10.")
+SUPPORTPIN_PIN_MAX_FAILURES = env.int("SUPPORTPIN_PIN_MAX_FAILURES", default=5)
+SUPPORTPIN_SUPPORTER_MAX_FAILURES = env.int("SUPPORTPIN_SUPPORTER_MAX_FAILURES", default=10)
+SUPPORTPIN_SUPPORTER_FAILURE_WINDOW_HOURS = env.int(
+    "SUPPORTPIN_SUPPORTER_FAILURE_WINDOW_HOURS", default=24
+)
+SUPPORTPIN_TICKET_AUTOCLOSE_DAYS = env.int("SUPPORTPIN_TICKET_AUTOCLOSE_DAYS", default=14)
+SUPPORTPIN_TICKET_LOCK_DAYS = env.int("SUPPORTPIN_TICKET_LOCK_DAYS", default=30)
+SUPPORTPIN_STAFF_TOKEN_HOURS = min(env.int("SUPPORTPIN_STAFF_TOKEN_HOURS", default=12), 12)
+SUPPORTPIN_CUSTOMER_TOKEN_HOURS = env.int("SUPPORTPIN_CUSTOMER_TOKEN_HOURS", default=24)
+SUPPORTPIN_ADMIN_EMAILS = env.list("SUPPORTPIN_ADMIN_EMAILS", default=[])
+SUPPORTPIN_ACTION_WEBHOOK_URL = env.str("SUPPORTPIN_ACTION_WEBHOOK_URL", default="")
+SUPPORTPIN_ACTION_WEBHOOK_SECRET = env.str("SUPPORTPIN_ACTION_WEBHOOK_SECRET", default="")
+SUPPORTPIN_PRODUCT_ACTIONS = env.list(
+    "SUPPORTPIN_PRODUCT_ACTIONS", default=["start", "stop", "restart", "reinstall"]
+)
+SUPPORTPIN_OUTBOX_MAX_ATTEMPTS = env.int("SUPPORTPIN_OUTBOX_MAX_ATTEMPTS", default=20)
