@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "supportpin.access",
     "supportpin.audit",
     "supportpin.notify",
+    "supportpin.tickets",
     "supportpin.api",
 ]
 

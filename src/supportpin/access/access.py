@@ -2,28 +2,44 @@
 
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
 from supportpin.access.models import Basis, Grant
 from supportpin.accounts.models import Staff
 from supportpin.lib.problems import NotFound
 from supportpin.products.models import Product
+from supportpin.tickets.models import Status, Ticket, autoclose_age, lock_age
 
 
-def live_grants(supporter: Staff, customer_number: str, at: datetime):
-    """Return the grants through which `supporter` reaches the customer at `at`."""
-    return Grant.objects.filter(
-        supporter=supporter,
-        customer_id=customer_number,
-        basis=Basis.PIN,
-        ended_at__isnull=True,
-        ends_at__gt=at,
-    ).order_by("started_at")
+def live_grants(at: datetime) -> QuerySet[Grant]:
+    """Return the grants alive at `at`.
+
+    A PIN grant lives until its PIN's end; a ticket grant while its ticket is neither closed
+    (by anyone, or by 14 days of silence after an answer) nor locked (30 days after creation).
+    Both are computed from timestamps here, so no worker has to run for them to hold.
+    """
+    pin_live = Q(basis=Basis.PIN, ends_at__gt=at)
+    ticket_open = Q(ticket__status=Status.OPEN) | Q(
+        ticket__status=Status.ANSWERED, ticket__last_message_at__gt=at - autoclose_age()
+    )
+    ticket_live = Q(basis=Basis.TICKET, ticket__created_at__gt=at - lock_age()) & ticket_open
+    return Grant.objects.filter(ended_at__isnull=True).filter(pin_live | ticket_live)
 
 
 def may_access(supporter: Staff, product: Product, at: datetime) -> Grant | None:
     """Return the grant that lets `supporter` reach `product` at `at`, or None."""
     if not supporter.is_active:
         return None
-    return live_grants(supporter, product.customer_id, at).first()
+    named_on_ticket = Exists(
+        Ticket.products.through.objects.filter(ticket_id=OuterRef("ticket_id"), product=product)
+    )
+    in_scope = Q(basis=Basis.PIN) | Q(ticket__scoped=False) | named_on_ticket
+    return (
+        live_grants(at)
+        .filter(in_scope, supporter=supporter, customer_id=product.customer_id)
+        .order_by("basis", "started_at")
+        .first()
+    )
 
 
 def access_product_for_supporter(
@@ -40,9 +56,18 @@ def access_product_for_supporter(
 def access_customer_for_supporter(
     supporter: Staff, customer_number: str, *, now: datetime
 ) -> tuple[list[Product], Grant]:
-    """Return the customer's products the supporter reaches and the grant; else NotFound."""
-    grant = live_grants(supporter, customer_number, now).first() if supporter.is_active else None
-    if grant is None:
+    """Return the customer's products the supporter reaches and a grant; else NotFound."""
+    grants = []
+    if supporter.is_active:
+        grants = list(
+            live_grants(now)
+            .filter(supporter=supporter, customer_id=customer_number)
+            .select_related("ticket")
+            .order_by("basis", "started_at")
+        )
+    if not grants:
         raise NotFound("No customer with this number that you may access.")
-    products = list(Product.objects.filter(customer_id=customer_number).order_by("id"))
-    return products, grant
+    products = Product.objects.filter(customer_id=customer_number).order_by("id")
+    if all(g.basis == Basis.TICKET and g.ticket.scoped for g in grants):
+        products = products.filter(tickets__in=[g.ticket_id for g in grants]).distinct()
+    return list(products), grants[0]

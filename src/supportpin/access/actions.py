@@ -11,6 +11,7 @@ from django.db.models import F
 
 from supportpin.access.models import Basis, EndReason, Grant, PinAttempt, SupportPin, derive_pin
 from supportpin.accounts.models import Customer, Role, Staff
+from supportpin.accounts.queries import customer_email
 from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import same
@@ -153,7 +154,7 @@ def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | No
         ends_at=pin.expires_at,
     )
     queue_email(
-        to=_customer_email(pin.customer_id),
+        to=customer_email(pin.customer_id),
         subject="Ein Supporter hat Ihre Support-PIN eingelöst / A supporter redeemed your PIN",
         body=(
             f"{supporter.display_name} hat um {now:%H:%M} UTC Ihre Support-PIN eingelöst und "
@@ -196,7 +197,7 @@ def _count_wrong_pin(
         if pin.failed_attempts >= settings.SUPPORTPIN_PIN_MAX_FAILURES:
             _end_pin(pin, EndReason.TOO_MANY_FAILURES, now=now, by=None)
             queue_email(
-                to=_customer_email(pin.customer_id),
+                to=customer_email(pin.customer_id),
                 subject="Ihre Support-PIN wurde gesperrt / Your Support-PIN was locked",
                 body=(
                     "Ihre Support-PIN wurde nach zu vielen falschen Eingaben deaktiviert. "
@@ -293,7 +294,7 @@ def expire_due_pins(*, now: datetime, limit: int = 500) -> int:
 def _locked_live_grant(grants, grant_id: int, now: datetime) -> Grant:
     grant = (
         grants.select_for_update()
-        .select_related("pin")
+        .select_related("pin", "ticket")
         .filter(pk=grant_id, ended_at__isnull=True)
         .first()
     )
@@ -333,9 +334,3 @@ def _end_pin(pin: SupportPin, reason: EndReason, *, now: datetime, by: _Actor | 
         grant_id=grant.pk if grant else None,
         detail={"reason": reason},
     )
-
-
-def _customer_email(number: str) -> list[str]:
-    customer = Customer.objects.select_related("personal_data").filter(pk=number).first()
-    personal = getattr(customer, "personal_data", None) if customer else None
-    return [personal.email] if personal and personal.email else []

@@ -12,6 +12,7 @@ class EndReason(models.TextChoices):
     DEACTIVATED = "deactivated"
     TOO_MANY_FAILURES = "too_many_failures"
     SUPPORTER_DISABLED = "supporter_disabled"
+    RELEASED = "released"
 
 
 class SupportPin(models.Model):
@@ -73,12 +74,20 @@ class Grant(models.Model):
     pin = models.OneToOneField(
         SupportPin, null=True, blank=True, on_delete=models.CASCADE, related_name="grant"
     )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
     started_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(ended_at__isnull=True), name="one_live_ticket_grant"
+            )
+        ]
         indexes = [
             # The decision function's one query: live grants of a supporter for a customer.
             models.Index(
@@ -92,7 +101,11 @@ class Grant(models.Model):
         ]
 
     def is_live(self, now) -> bool:
-        return self.ended_at is None and (self.ends_at is None or now < self.ends_at)
+        if self.ended_at is not None:
+            return False
+        if self.basis == Basis.PIN:
+            return now < self.ends_at
+        return self.ticket.grants_access(now)
 
 
 class PinAttempt(models.Model):

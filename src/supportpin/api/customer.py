@@ -2,8 +2,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from supportpin.access.access import live_grants
 from supportpin.access.actions import open_support_pin, revoke_grant, rotate_pin
-from supportpin.access.models import Grant
 from supportpin.accounts.models import Customer
 from supportpin.api import present
 from supportpin.api.paging import PAGE_SIZE, next_link
@@ -52,8 +52,8 @@ def rotate_support_pin(request: HttpRequest):
 def list_my_grants(request: HttpRequest):
     """Who may reach my products right now."""
     grants = (
-        Grant.objects.filter(customer=_customer(request), ended_at__isnull=True)
-        .filter(ends_at__gt=clock.now())
+        live_grants(clock.now())
+        .filter(customer=_customer(request))
         .select_related("supporter")
         .order_by("-started_at")
     )

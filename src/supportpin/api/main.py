@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from supportpin.api import auth, customer, integration, problems, support
+from supportpin.api import auth, customer, integration, problems, support, tickets
 
 api = NinjaAPI(
     title="Support-PIN API",
@@ -13,3 +13,5 @@ api = NinjaAPI(
 problems.install(api)
 for module in (auth, integration, customer, support):
     api.add_router("/", module.router)
+api.add_router("/", tickets.customer_router)
+api.add_router("/", tickets.support_router)

@@ -1,9 +1,12 @@
 """Turn domain objects into the API's response objects."""
 
+from datetime import datetime
+
 from supportpin.access.models import Grant, SupportPin
 from supportpin.accounts.models import Customer, Staff
 from supportpin.audit.models import AuditEntry
 from supportpin.products.models import Product
+from supportpin.tickets.models import Message, Ticket
 
 
 def product(p: Product) -> dict:
@@ -23,7 +26,7 @@ def grant(g: Grant) -> dict:
         "basis": g.basis,
         "customer": g.customer_id,
         "supporter": g.supporter.display_name,
-        "ticket": None,
+        "ticket": g.ticket_id,
         "started_at": g.started_at,
         "until": g.ends_at,
     }
@@ -83,4 +86,35 @@ def access_log_entry(entry: AuditEntry) -> dict:
         "grant_id": entry.grant_id,
         "ticket": entry.ticket_id,
         "detail": entry.detail,
+    }
+
+
+def ticket(t: Ticket, now: datetime, *, messages: list[Message] | None = None) -> dict:
+    body = {
+        "id": t.pk,
+        "customer": t.customer_id,
+        "subject": t.subject,
+        "status": t.status_at(now),
+        "locked": t.is_locked(now),
+        "assignee": t.assignee.display_name if t.assignee_id else None,
+        "products": sorted(p.pk for p in t.products.all()),
+        "follows": t.follows_id,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+        "autocloses_at": t.autocloses_at() if t.status_at(now) != "closed" else None,
+        "locks_at": t.locks_at(),
+    }
+    if messages is not None:
+        body["messages"] = [message(m) for m in messages]
+    return body
+
+
+def message(m: Message) -> dict:
+    supporter = m.author_role == "supporter"
+    return {
+        "id": m.pk,
+        "author_role": m.author_role,
+        "author": m.author_staff.display_name if supporter else m.ticket.customer_id,
+        "body": m.body,
+        "created_at": m.created_at,
     }

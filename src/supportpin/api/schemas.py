@@ -139,3 +139,46 @@ class ActionIn(Schema):
 
 class Accepted(Schema):
     status: Literal["accepted"] = "accepted"
+
+
+Body = Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+
+
+class TicketIn(Schema):
+    subject: RequiredText
+    message: Body
+    products: list[Identifier] = Field(default_factory=list, max_length=50)
+    follows: int | None = Field(default=None, ge=1)
+
+
+class MessageIn(Schema):
+    body: Body
+
+
+class MessageOut(Schema):
+    id: int
+    author_role: Literal["customer", "supporter"]
+    author: str
+    body: str
+    created_at: datetime
+
+
+class TicketOut(Schema):
+    id: int
+    customer: str
+    subject: str
+    status: Literal["open", "answered", "closed"]
+    locked: bool
+    assignee: str | None
+    products: list[str]
+    follows: int | None
+    created_at: datetime
+    updated_at: datetime
+    autocloses_at: datetime | None = Field(
+        description="When an answered ticket closes by itself unless the customer replies."
+    )
+    locks_at: datetime = Field(description="When the ticket is locked for good.")
+
+
+class TicketDetailOut(TicketOut):
+    messages: list[MessageOut]

@@ -1,8 +1,8 @@
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from supportpin.access.access import live_grants
 from supportpin.access.actions import end_grant, redeem_pin
-from supportpin.access.models import Grant
 from supportpin.api import present
 from supportpin.api.schemas import Accepted, ActionIn, GrantOut, ProductOut, RedemptionIn
 from supportpin.api.security import staff_only
@@ -28,8 +28,8 @@ def redeem(request: HttpRequest, payload: RedemptionIn):
 def list_grants(request: HttpRequest):
     """My active grants."""
     grants = (
-        Grant.objects.filter(supporter=request.auth.staff, ended_at__isnull=True)
-        .filter(ends_at__gt=clock.now())
+        live_grants(clock.now())
+        .filter(supporter=request.auth.staff)
         .select_related("supporter")
         .order_by("-started_at")
     )

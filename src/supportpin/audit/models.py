@@ -12,6 +12,15 @@ class Event(models.TextChoices):
     PRODUCT_READ = "product_read"
     PRODUCT_ACTION = "product_action"
     ACCESS_DECIDED = "access_decided"
+    TICKET_CREATED = "ticket_created"
+    TICKET_MESSAGE = "ticket_message"
+    TICKET_REPLIED = "ticket_replied"
+    TICKET_CLAIMED = "ticket_claimed"
+    TICKET_RELEASED = "ticket_released"
+    TICKET_CLOSED = "ticket_closed"
+    TICKET_REOPENED = "ticket_reopened"
+    TICKET_AUTO_CLOSED = "ticket_auto_closed"
+    TICKET_LOCKED = "ticket_locked"
 
 
 class ActorKind(models.TextChoices):

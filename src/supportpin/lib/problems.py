@@ -44,5 +44,21 @@ class TicketGrant(Problem):
     status, code, title = 409, "ticket_grant", "Ticket grants end by closing the ticket"
 
 
+class NotAssignee(Problem):
+    status, code, title = 403, "not_assignee", "Only the supporter who holds the ticket may do this"
+
+
+class TicketClaimed(Problem):
+    status, code, title = 409, "ticket_claimed", "Another supporter holds this ticket"
+
+
+class TicketLocked(Problem):
+    status, code, title = 409, "ticket_locked", "The ticket is locked"
+
+
+class TicketClosed(Problem):
+    status, code, title = 409, "ticket_closed", "The ticket is closed"
+
+
 class Invalid(Problem):
     status, code, title = 422, "invalid", "Invalid input"

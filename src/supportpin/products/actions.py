@@ -66,6 +66,7 @@ def _audit_access(event: Event, supporter: Staff, grant: Grant, now: datetime, *
         customer=grant.customer_id,
         basis=grant.basis,
         grant_id=grant.pk,
+        ticket_id=grant.ticket_id,
         **fields,
     )
 

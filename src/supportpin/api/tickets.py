@@ -1,0 +1,176 @@
+from typing import Literal
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from supportpin.api import present
+from supportpin.api.paging import PAGE_SIZE, next_link
+from supportpin.api.schemas import MessageIn, MessageOut, TicketDetailOut, TicketIn, TicketOut
+from supportpin.api.security import customer_only, staff_only
+from supportpin.lib import clock
+from supportpin.lib.problems import NotFound
+from supportpin.tickets import actions
+from supportpin.tickets.models import Status as TicketStatus
+from supportpin.tickets.models import Ticket
+from supportpin.tickets.queries import queue, ticket_page
+
+customer_router = Router(tags=["customer tickets"], auth=customer_only)
+support_router = Router(tags=["supporter tickets"], auth=staff_only)
+
+
+class CursorQuery(Schema):
+    cursor: str | None = Field(default=None, max_length=200)
+
+
+class QueueQuery(CursorQuery):
+    status: Literal["open", "answered", "closed"] | None = None
+    assignee: Literal["me", "none"] | None = None
+
+
+def _detail(ticket: Ticket):
+    ticket = Ticket.objects.select_related("assignee").get(pk=ticket.pk)
+    messages = list(ticket.messages.select_related("author_staff", "ticket").order_by("id"))
+    return present.ticket(ticket, clock.now(), messages=messages)
+
+
+def _summary(ticket: Ticket):
+    return present.ticket(Ticket.objects.select_related("assignee").get(pk=ticket.pk), clock.now())
+
+
+def _page(request: HttpRequest, response: HttpResponse, tickets, cursor: str | None):
+    page, next_cursor = ticket_page(tickets, cursor=cursor, size=PAGE_SIZE)
+    next_link(request, response, next_cursor)
+    now = clock.now()
+    return [present.ticket(t, now) for t in page]
+
+
+# --- customer ----------------------------------------------------------------------------
+
+
+def _own_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+    ticket = Ticket.objects.filter(customer=request.auth.customer, pk=ticket_id).first()
+    if ticket is None:
+        raise NotFound("No ticket with this id.")
+    return ticket
+
+
+@customer_router.post("/me/tickets", response={201: TicketDetailOut})
+def open_ticket(request: HttpRequest, payload: TicketIn):
+    """Open a ticket, optionally naming the products it is about (only those are reachable)."""
+    ticket = actions.open_ticket(
+        customer=request.auth.customer,
+        subject=payload.subject,
+        message=payload.message,
+        product_ids=payload.products,
+        follows_id=payload.follows,
+        now=clock.now(),
+    )
+    return Status(201, _detail(ticket))
+
+
+@customer_router.get("/me/tickets", response=list[TicketOut])
+def list_my_tickets(request: HttpRequest, response: HttpResponse, query: Query[CursorQuery]):
+    """My tickets, newest activity first."""
+    tickets = Ticket.objects.filter(customer=request.auth.customer)
+    return _page(request, response, tickets, query.cursor)
+
+
+@customer_router.get("/me/tickets/{ticket_id}", response=TicketDetailOut)
+def get_my_ticket(request: HttpRequest, ticket_id: int):
+    """One of my tickets with its conversation."""
+    return _detail(_own_ticket(request, ticket_id))
+
+
+@customer_router.post("/me/tickets/{ticket_id}/messages", response={201: MessageOut})
+def post_my_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
+    """Write to my ticket; a closed ticket opens again."""
+    message = actions.add_customer_message(
+        customer=request.auth.customer, ticket_id=ticket_id, body=payload.body, now=clock.now()
+    )
+    return Status(201, present.message(message))
+
+
+@customer_router.post("/me/tickets/{ticket_id}/close", response=TicketOut)
+def close_my_ticket(request: HttpRequest, ticket_id: int):
+    """Close my ticket: the supporter holding it loses access to my products."""
+    ticket = actions.close_by_customer(
+        customer=request.auth.customer, ticket_id=ticket_id, now=clock.now()
+    )
+    return _summary(ticket)
+
+
+@customer_router.post("/me/tickets/{ticket_id}/reopen", response=TicketOut)
+def reopen_my_ticket(request: HttpRequest, ticket_id: int):
+    """Reopen my closed ticket."""
+    ticket = actions.reopen_by_customer(
+        customer=request.auth.customer, ticket_id=ticket_id, now=clock.now()
+    )
+    return _summary(ticket)
+
+
+# --- supporter ---------------------------------------------------------------------------
+
+
+@support_router.get("/support/tickets", response=list[TicketOut])
+def list_queue(request: HttpRequest, response: HttpResponse, query: Query[QueueQuery]):
+    """The ticket queue: `status`, `assignee=me|none`, newest activity first."""
+    tickets = queue(
+        now=clock.now(),
+        status=TicketStatus(query.status) if query.status else None,
+        assignee=request.auth.staff if query.assignee == "me" else None,
+        unassigned=query.assignee == "none",
+    )
+    return _page(request, response, tickets, query.cursor)
+
+
+@support_router.get("/support/tickets/{ticket_id}", response=TicketDetailOut)
+def get_ticket(request: HttpRequest, ticket_id: int):
+    """Any ticket, read-only unless I hold it (customer number only, no personal data)."""
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        raise NotFound("No ticket with this id.")
+    return _detail(ticket)
+
+
+@support_router.post("/support/tickets/{ticket_id}/claim", response=TicketOut)
+def claim(request: HttpRequest, ticket_id: int):
+    """Take the ticket over: I may then reach the customer's (named) products."""
+    ticket = actions.claim_ticket(
+        supporter=request.auth.staff, ticket_id=ticket_id, now=clock.now()
+    )
+    return _summary(ticket)
+
+
+@support_router.post("/support/tickets/{ticket_id}/release", response=TicketOut)
+def release(request: HttpRequest, ticket_id: int):
+    """Give the ticket back to the queue (assignee or admin)."""
+    ticket = actions.release_ticket(staff=request.auth.staff, ticket_id=ticket_id, now=clock.now())
+    return _summary(ticket)
+
+
+@support_router.post("/support/tickets/{ticket_id}/messages", response={201: MessageOut})
+def post_reply(request: HttpRequest, ticket_id: int, payload: MessageIn):
+    """Answer the customer (assignee only)."""
+    message = actions.reply(
+        supporter=request.auth.staff, ticket_id=ticket_id, body=payload.body, now=clock.now()
+    )
+    return Status(201, present.message(message))
+
+
+@support_router.post("/support/tickets/{ticket_id}/close", response=TicketOut)
+def close(request: HttpRequest, ticket_id: int):
+    """Close the ticket (assignee only); my access ends with it."""
+    ticket = actions.close_by_supporter(
+        supporter=request.auth.staff, ticket_id=ticket_id, now=clock.now()
+    )
+    return _summary(ticket)
+
+
+@support_router.post("/support/tickets/{ticket_id}/reopen", response=TicketOut)
+def reopen(request: HttpRequest, ticket_id: int):
+    """Reopen the ticket (assignee only); my access comes back."""
+    ticket = actions.reopen_by_supporter(
+        supporter=request.auth.staff, ticket_id=ticket_id, now=clock.now()
+    )
+    return _summary(ticket)

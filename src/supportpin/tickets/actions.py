@@ -1,0 +1,375 @@
+"""Every change to tickets: the customer's side, the supporter's side, and what time changes."""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from supportpin.access.models import Basis, EndReason, Grant
+from supportpin.accounts.models import Customer, Staff
+from supportpin.accounts.queries import customer_email
+from supportpin.audit.actions import record
+from supportpin.audit.models import ActorKind, Event
+from supportpin.lib.problems import (
+    Invalid,
+    NotAssignee,
+    NotFound,
+    TicketClaimed,
+    TicketClosed,
+    TicketLocked,
+)
+from supportpin.notify.actions import queue_email
+from supportpin.products.models import Product
+from supportpin.tickets.models import (
+    AuthorRole,
+    CloseReason,
+    Message,
+    Status,
+    Ticket,
+    autoclose_age,
+    lock_age,
+)
+
+# The customer is reminded this long before an answered ticket closes by itself.
+REMINDER_LEAD = timedelta(days=2)
+
+
+# --- the customer's side -----------------------------------------------------------------
+
+
+def open_ticket(
+    *,
+    customer: Customer,
+    subject: str,
+    message: str,
+    product_ids: list[str],
+    follows_id: int | None,
+    now: datetime,
+) -> Ticket:
+    """Open a ticket, optionally about some of the customer's products or following another."""
+    products = list(Product.objects.filter(customer=customer, pk__in=set(product_ids)))
+    if len(products) != len(set(product_ids)):
+        raise Invalid(
+            "Name only your own products.",
+            errors=[{"field": "products", "message": "unknown product"}],
+        )
+    follows = None
+    if follows_id is not None:
+        follows = Ticket.objects.filter(customer=customer, pk=follows_id).first()
+        if follows is None:
+            raise Invalid(
+                "A follow-up must name one of your tickets.",
+                errors=[{"field": "follows", "message": "unknown ticket"}],
+            )
+    with transaction.atomic():
+        ticket = Ticket.objects.create(
+            customer=customer,
+            subject=subject,
+            follows=follows,
+            scoped=bool(products),
+            created_at=now,
+            updated_at=now,
+            last_message_at=now,
+        )
+        ticket.products.set(products)
+        Message.objects.create(
+            ticket=ticket, author_role=AuthorRole.CUSTOMER, body=message, created_at=now
+        )
+        _audit(Event.TICKET_CREATED, ticket, now, ActorKind.CUSTOMER, customer.number)
+    return ticket
+
+
+def add_customer_message(
+    *, customer: Customer, ticket_id: int, body: str, now: datetime
+) -> Message:
+    """Add the customer's message; it sets the ticket waiting for support and reopens it."""
+    with transaction.atomic():
+        ticket = _locked_ticket(Ticket.objects.filter(customer=customer), ticket_id, now)
+        _refuse_if_locked(ticket, now)
+        if ticket.status == Status.CLOSED:
+            _audit(Event.TICKET_REOPENED, ticket, now, ActorKind.CUSTOMER, customer.number)
+        message = Message.objects.create(
+            ticket=ticket, author_role=AuthorRole.CUSTOMER, body=body, created_at=now
+        )
+        _set_status(ticket, Status.OPEN, now, last_message_at=now)
+        _audit(Event.TICKET_MESSAGE, ticket, now, ActorKind.CUSTOMER, customer.number)
+    return message
+
+
+def close_by_customer(*, customer: Customer, ticket_id: int, now: datetime) -> Ticket:
+    """Close the customer's ticket; the assignee's access to the products ends with it."""
+    with transaction.atomic():
+        ticket = _locked_ticket(Ticket.objects.filter(customer=customer), ticket_id, now)
+        _close(ticket, CloseReason.CUSTOMER, now, ActorKind.CUSTOMER, customer.number)
+    return ticket
+
+
+def reopen_by_customer(*, customer: Customer, ticket_id: int, now: datetime) -> Ticket:
+    """Reopen the customer's closed ticket; the assignee gets their access back."""
+    with transaction.atomic():
+        ticket = _locked_ticket(Ticket.objects.filter(customer=customer), ticket_id, now)
+        _reopen(ticket, now, ActorKind.CUSTOMER, customer.number)
+    return ticket
+
+
+# --- the supporter's side ----------------------------------------------------------------
+
+
+def claim_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
+    """Take over a ticket nobody holds; it grants access to the customer's products."""
+    with transaction.atomic():
+        # The row lock settles a race of claims: the first holds the ticket, the rest then
+        # see its assignee and get ticket_claimed.
+        ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
+        _refuse_if_locked(ticket, now)
+        if ticket.assignee_id == supporter.pk:
+            return ticket
+        if ticket.assignee_id is not None:
+            raise TicketClaimed(f"{ticket.assignee.display_name} holds this ticket.")
+        if ticket.status == Status.CLOSED:
+            raise TicketClosed("Closed tickets cannot be claimed; the customer can reopen it.")
+        ticket.assignee = supporter
+        ticket.updated_at = now
+        ticket.save(update_fields=["assignee", "updated_at"])
+        grant = Grant.objects.create(
+            basis=Basis.TICKET,
+            supporter=supporter,
+            customer_id=ticket.customer_id,
+            ticket=ticket,
+            started_at=now,
+        )
+        _audit(Event.TICKET_CLAIMED, ticket, now, *_staff_actor(supporter), grant_id=grant.pk)
+    return ticket
+
+
+def release_ticket(*, staff: Staff, ticket_id: int, now: datetime) -> Ticket:
+    """Give a ticket back to the queue (its assignee, or any admin); the grant ends."""
+    with transaction.atomic():
+        ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
+        _refuse_if_locked(ticket, now)
+        if ticket.assignee_id is None:
+            return ticket
+        if ticket.assignee_id != staff.pk and not staff.is_admin:
+            raise NotAssignee()
+        Grant.objects.filter(ticket=ticket, ended_at__isnull=True).update(
+            ended_at=now, end_reason=EndReason.RELEASED
+        )
+        held_by = ticket.assignee.display_name
+        ticket.assignee = None
+        ticket.updated_at = now
+        ticket.save(update_fields=["assignee", "updated_at"])
+        _audit(
+            Event.TICKET_RELEASED, ticket, now, *_staff_actor(staff), detail={"held_by": held_by}
+        )
+    return ticket
+
+
+def reply(*, supporter: Staff, ticket_id: int, body: str, now: datetime) -> Message:
+    """The assignee answers; the customer is told by e-mail."""
+    with transaction.atomic():
+        ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
+        _refuse_unless_assignee(ticket, supporter, now)
+        if ticket.status == Status.CLOSED:
+            raise TicketClosed("Reopen the ticket before you answer.")
+        message = Message.objects.create(
+            ticket=ticket,
+            author_role=AuthorRole.SUPPORTER,
+            author_staff=supporter,
+            body=body,
+            created_at=now,
+        )
+        _set_status(ticket, Status.ANSWERED, now, last_message_at=now)
+        queue_email(
+            to=customer_email(ticket.customer_id),
+            subject=f"Neue Antwort auf Ticket #{ticket.pk} / New reply on ticket #{ticket.pk}",
+            body=(
+                f"{supporter.display_name} hat auf Ihr Ticket „{ticket.subject}“ geantwortet.\n\n"
+                f"{supporter.display_name} replied to your ticket “{ticket.subject}”.\n\n"
+                f"{body}"
+            ),
+            now=now,
+        )
+        _audit(Event.TICKET_REPLIED, ticket, now, *_staff_actor(supporter))
+    return message
+
+
+def close_by_supporter(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
+    """The assignee closes the ticket; their access to the products ends with it."""
+    with transaction.atomic():
+        ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
+        _refuse_unless_assignee(ticket, supporter, now)
+        _close(ticket, CloseReason.SUPPORTER, now, *_staff_actor(supporter))
+    return ticket
+
+
+def reopen_by_supporter(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
+    """The assignee reopens the ticket and gets their access back."""
+    with transaction.atomic():
+        ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
+        _refuse_unless_assignee(ticket, supporter, now)
+        _reopen(ticket, now, *_staff_actor(supporter))
+    return ticket
+
+
+# --- what time changes -------------------------------------------------------------------
+
+
+def materialise_due(*, now: datetime, limit: int = 500) -> tuple[int, int, int]:
+    """Write down auto-closes and locks that time has made, and send due reminders.
+
+    The rules never wait for this (they are computed from timestamps); it keeps listings,
+    indexes and notifications in step. Returns (auto-closed, locked, reminded).
+    """
+    autoclosed = _catch_up_due(
+        Ticket.objects.filter(status=Status.ANSWERED, last_message_at__lte=now - autoclose_age()),
+        now,
+        limit,
+    )
+    locked = _catch_up_due(
+        Ticket.objects.filter(locked_at__isnull=True, created_at__lte=now - lock_age()),
+        now,
+        limit,
+    )
+    reminded = 0
+    with transaction.atomic():
+        # skip_locked: two workers split the due reminders; clearing remind_at in the same
+        # transaction means no reminder is queued twice.
+        due = list(
+            Ticket.objects.select_for_update(skip_locked=True)
+            .filter(remind_at__lte=now)
+            .order_by("remind_at")[:limit]
+        )
+        for ticket in due:
+            if ticket.grants_access(now) and ticket.status == Status.ANSWERED:
+                reminded += 1
+                _queue_reminder(ticket, now)
+        Ticket.objects.filter(pk__in=[t.pk for t in due]).update(remind_at=None)
+    return autoclosed, locked, reminded
+
+
+def _catch_up_due(tickets: QuerySet[Ticket], now: datetime, limit: int) -> int:
+    with transaction.atomic():
+        # skip_locked: parallel workers take disjoint tickets; each is written down once.
+        due = list(tickets.select_for_update(skip_locked=True).order_by("pk")[:limit])
+        for ticket in due:
+            _catch_up(ticket, now)
+    return len(due)
+
+
+def _catch_up(ticket: Ticket, now: datetime) -> None:
+    """Write down what time has done to a locked-for-update ticket: auto-close, then lock."""
+    deadline = ticket.autocloses_at()
+    if deadline is not None and now >= deadline:
+        ticket.status = Status.CLOSED
+        ticket.closed_at = deadline
+        ticket.close_reason = CloseReason.INACTIVITY
+        ticket.remind_at = None
+        ticket.save(update_fields=["status", "closed_at", "close_reason", "remind_at"])
+        queue_email(
+            to=customer_email(ticket.customer_id),
+            subject=f"Ticket #{ticket.pk} wurde geschlossen / Ticket #{ticket.pk} was closed",
+            body=(
+                f"Ihr Ticket „{ticket.subject}“ wurde nach {autoclose_age().days} Tagen ohne "
+                "Antwort geschlossen. Eine neue Nachricht öffnet es wieder.\n\n"
+                f"Your ticket “{ticket.subject}” was closed after {autoclose_age().days} days "
+                "without an answer. A new message reopens it."
+            ),
+            now=now,
+        )
+        _audit(Event.TICKET_AUTO_CLOSED, ticket, deadline, ActorKind.SYSTEM, "Support-PIN")
+    if ticket.locked_at is None and ticket.is_locked(now):
+        ticket.locked_at = ticket.locks_at()
+        ticket.remind_at = None
+        ticket.save(update_fields=["locked_at", "remind_at"])
+        _audit(Event.TICKET_LOCKED, ticket, ticket.locked_at, ActorKind.SYSTEM, "Support-PIN")
+
+
+def _queue_reminder(ticket: Ticket, now: datetime) -> None:
+    closes = ticket.autocloses_at()
+    queue_email(
+        to=customer_email(ticket.customer_id),
+        subject=f"Ticket #{ticket.pk} wird bald geschlossen / Ticket #{ticket.pk} closes soon",
+        body=(
+            f"Ihr Ticket „{ticket.subject}“ wird am {closes:%d.%m.%Y %H:%M} UTC geschlossen, "
+            "wenn Sie nicht antworten.\n\n"
+            f"Your ticket “{ticket.subject}” closes on {closes:%Y-%m-%d %H:%M} UTC unless you "
+            "reply."
+        ),
+        now=now,
+    )
+
+
+# --- shared ------------------------------------------------------------------------------
+
+
+def _locked_ticket(tickets: QuerySet[Ticket], ticket_id: int, now: datetime) -> Ticket:
+    ticket = tickets.select_for_update().select_related("assignee").filter(pk=ticket_id).first()
+    if ticket is None:
+        raise NotFound("No ticket with this id.")
+    _catch_up(ticket, now)
+    return ticket
+
+
+def _refuse_if_locked(ticket: Ticket, now: datetime) -> None:
+    if ticket.is_locked(now):
+        raise TicketLocked("This ticket is locked; open a follow-up ticket instead.")
+
+
+def _refuse_unless_assignee(ticket: Ticket, supporter: Staff, now: datetime) -> None:
+    _refuse_if_locked(ticket, now)
+    if ticket.assignee_id != supporter.pk:
+        raise NotAssignee("Claim the ticket first; until then you may only read it.")
+
+
+def _close(ticket: Ticket, reason: CloseReason, now: datetime, kind: ActorKind, actor: str):
+    _refuse_if_locked(ticket, now)
+    if ticket.status == Status.CLOSED:
+        return
+    ticket.closed_at = now
+    ticket.close_reason = reason
+    _set_status(ticket, Status.CLOSED, now)
+    _audit(Event.TICKET_CLOSED, ticket, now, kind, actor)
+
+
+def _reopen(ticket: Ticket, now: datetime, kind: ActorKind, actor: str) -> None:
+    _refuse_if_locked(ticket, now)
+    if ticket.status != Status.CLOSED:
+        return
+    _set_status(ticket, Status.OPEN, now)
+    _audit(Event.TICKET_REOPENED, ticket, now, kind, actor)
+
+
+def _set_status(
+    ticket: Ticket, status: Status, now: datetime, *, last_message_at: datetime | None = None
+) -> None:
+    ticket.status = status
+    ticket.updated_at = now
+    if status != Status.CLOSED:
+        ticket.closed_at, ticket.close_reason = None, ""
+    if last_message_at is not None:
+        ticket.last_message_at = last_message_at
+    # Only an answered ticket can auto-close, so only it needs a reminder.
+    answered = status == Status.ANSWERED
+    ticket.remind_at = (
+        ticket.last_message_at + autoclose_age() - REMINDER_LEAD if answered else None
+    )
+    ticket.save()
+
+
+def _staff_actor(staff: Staff) -> tuple[ActorKind, str]:
+    return ActorKind(staff.role), staff.display_name
+
+
+def _audit(
+    event: Event, ticket: Ticket, at: datetime, kind: ActorKind, actor: str, **fields
+) -> None:
+    record(
+        event=event,
+        at=at,
+        actor_kind=kind,
+        actor=actor,
+        customer=ticket.customer_id,
+        basis=Basis.TICKET,
+        ticket_id=ticket.pk,
+        **fields,
+    )

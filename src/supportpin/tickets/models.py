@@ -1,0 +1,118 @@
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from supportpin.accounts.models import Customer, Staff
+from supportpin.products.models import Product
+
+
+class Status(models.TextChoices):
+    OPEN = "open"  # waiting for support
+    ANSWERED = "answered"  # a supporter replied, waiting for the customer
+    CLOSED = "closed"
+
+
+class CloseReason(models.TextChoices):
+    CUSTOMER = "customer"
+    SUPPORTER = "supporter"
+    INACTIVITY = "inactivity"
+
+
+def autoclose_age() -> timedelta:
+    return timedelta(days=settings.SUPPORTPIN_TICKET_AUTOCLOSE_DAYS)
+
+
+def lock_age() -> timedelta:
+    return timedelta(days=settings.SUPPORTPIN_TICKET_LOCK_DAYS)
+
+
+class Ticket(models.Model):
+    """A customer's support case. Its claim is a grant; its time rules derive from timestamps.
+
+    `status` as stored may lag behind time (an `answered` ticket past its 14 days is closed
+    whether or not the worker has written that down): always read it through `status_at(now)`
+    and `is_locked(now)`, or the query helpers in tickets/queries.py.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tickets")
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    follows = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    products = models.ManyToManyField(Product, blank=True, related_name="tickets")
+    # True when the customer named products: the ticket grant then reaches only those.
+    scoped = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    last_message_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.CharField(max_length=16, choices=CloseReason.choices, blank=True)
+    # Written by the worker (or the next change) once the lock age has passed.
+    locked_at = models.DateTimeField(null=True, blank=True)
+    # When the worker reminds the customer that an answered ticket is about to auto-close.
+    remind_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-updated_at", "-id"], name="ticket_queue_idx"),
+            models.Index(fields=["status", "-updated_at", "-id"], name="ticket_status_idx"),
+            models.Index(fields=["assignee", "-updated_at", "-id"], name="ticket_assignee_idx"),
+            models.Index(fields=["customer", "-updated_at", "-id"], name="ticket_customer_idx"),
+            models.Index(
+                fields=["last_message_at"],
+                condition=Q(status="answered"),
+                name="ticket_autoclose_idx",
+            ),
+            models.Index(
+                fields=["created_at"], condition=Q(locked_at__isnull=True), name="ticket_lock_idx"
+            ),
+            models.Index(
+                fields=["remind_at"], condition=Q(remind_at__isnull=False), name="ticket_remind_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    def autocloses_at(self) -> datetime | None:
+        return self.last_message_at + autoclose_age() if self.status == Status.ANSWERED else None
+
+    def locks_at(self) -> datetime:
+        return self.created_at + lock_age()
+
+    def is_locked(self, now: datetime) -> bool:
+        return now >= self.locks_at()
+
+    def status_at(self, now: datetime) -> Status:
+        deadline = self.autocloses_at()
+        if deadline is not None and now >= deadline:
+            return Status.CLOSED
+        return Status(self.status)
+
+    def grants_access(self, now: datetime) -> bool:
+        return self.status_at(now) != Status.CLOSED and not self.is_locked(now)
+
+
+class AuthorRole(models.TextChoices):
+    CUSTOMER = "customer"
+    SUPPORTER = "supporter"
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author_role = models.CharField(max_length=16, choices=AuthorRole.choices)
+    author_staff = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} on ticket {self.ticket_id}"
