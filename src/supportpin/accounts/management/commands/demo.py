@@ -1,11 +1,15 @@
+from datetime import timedelta
+
 import pyotp
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from supportpin.accounts.actions import Address, create_api_key, sync_customer, sync_staff
-from supportpin.accounts.models import Role, Staff
+from supportpin.accounts.models import Customer, Role, Staff
 from supportpin.lib import clock
 from supportpin.products.actions import sync_product
+from supportpin.tickets import actions as tickets
+from supportpin.tickets.models import Ticket
 
 PASSWORD = "demo-password"  # noqa: S105 - demo data only
 
@@ -66,8 +70,50 @@ class Command(BaseCommand):
                     email=f"{username}@support.example.org",
                     now=now,
                 )
+        if not Ticket.objects.exists():
+            self._tickets(now)
         key = create_api_key(name="demo", now=now)
         self._print_sign_in(key)
+
+    def _tickets(self, now) -> None:
+        """One ticket in every state, made by the same actions the API uses, back in time."""
+        anna = Staff.objects.get(username="anna")
+        ben = Staff.objects.get(username="ben")
+        mia, jonas, lea = (Customer.objects.get(pk=c[0]) for c in CUSTOMERS)
+
+        def opened(customer, subject, message, products, at):
+            return tickets.open_ticket(
+                customer=customer,
+                subject=subject,
+                message=message,
+                product_ids=products,
+                follows_id=None,
+                now=at,
+            )
+
+        opened(mia, "Minecraft-Server startet nicht", "Seit dem Update hängt er.", ["gs-1001"], now)
+
+        answered = opened(jonas, "PHP-Version ändern", "Bitte auf 8.3 umstellen.", [], now)
+        tickets.claim_ticket(supporter=anna, ticket_id=answered.pk, now=now)
+        tickets.reply(
+            supporter=anna, ticket_id=answered.pk, body="Ist umgestellt, bitte testen.", now=now
+        )
+
+        closed = opened(lea, "Valheim-Mods", "Wie installiere ich Mods?", ["gs-3001"], now)
+        tickets.claim_ticket(supporter=ben, ticket_id=closed.pk, now=now)
+        tickets.reply(supporter=ben, ticket_id=closed.pk, body="Siehe Anleitung.", now=now)
+        tickets.close_by_supporter(supporter=ben, ticket_id=closed.pk, now=now)
+
+        # Answered 13 days ago: it closes by itself within a day unless the customer replies.
+        earlier = now - timedelta(days=13)
+        closing = opened(mia, "TeamSpeak-Rechte", "Admin-Rechte fehlen.", ["ts-1002"], earlier)
+        tickets.claim_ticket(supporter=ben, ticket_id=closing.pk, now=earlier)
+        tickets.reply(supporter=ben, ticket_id=closing.pk, body="Rechte sind gesetzt.", now=earlier)
+
+        # Created 31 days ago: locked for good; the customer can open a follow-up.
+        long_ago = now - timedelta(days=31)
+        locked = opened(lea, "vServer Neuinstallation", "Bitte neu aufsetzen.", [], long_ago)
+        tickets.claim_ticket(supporter=anna, ticket_id=locked.pk, now=long_ago)
 
     def _print_sign_in(self, key: str) -> None:
         write = self.stdout.write
