@@ -247,7 +247,7 @@ def end_grant(*, supporter: Staff, grant_id: int, now: datetime) -> None:
         _end_pin(grant.pin, EndReason.DEACTIVATED, now=now, by=_staff_actor(supporter))
 
 
-def unlock_supporter(*, staff: Staff, by: str, now: datetime) -> None:
+def unlock_supporter(*, staff: Staff, actor_kind: ActorKind, actor: str, now: datetime) -> None:
     """Lift a supporter's guessing block; wrong PINs before now no longer count."""
     with transaction.atomic():
         was_blocked = Staff.objects.filter(pk=staff.pk, blocked_at__isnull=False).update(
@@ -257,8 +257,8 @@ def unlock_supporter(*, staff: Staff, by: str, now: datetime) -> None:
             record(
                 event=Event.SUPPORTER_UNLOCKED,
                 at=now,
-                actor_kind=ActorKind.ADMIN,
-                actor=by,
+                actor_kind=actor_kind,
+                actor=actor,
                 detail={"supporter": staff.display_name},
             )
 

@@ -15,6 +15,7 @@ from supportpin.api.schemas import (
     StaffOut,
 )
 from supportpin.api.security import integration_only, integration_or_admin
+from supportpin.audit.models import ActorKind
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound
 from supportpin.products.actions import decide, sync_product
@@ -87,8 +88,11 @@ def unlock_staff(request: HttpRequest, username: str):
     if staff is None:
         raise NotFound("No staff member with this username.")
     principal = request.auth
-    by = principal.staff.display_name if principal.staff else principal.api_key.name
-    unlock_supporter(staff=staff, by=by, now=clock.now())
+    if principal.staff is not None:
+        kind, actor = ActorKind.ADMIN, principal.staff.display_name
+    else:
+        kind, actor = ActorKind.INTEGRATION, principal.api_key.name
+    unlock_supporter(staff=staff, actor_kind=kind, actor=actor, now=clock.now())
     return present.staff(staff)
 
 
