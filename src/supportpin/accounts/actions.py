@@ -26,24 +26,45 @@ class SignIn:
 
 def sign_in(*, username: str, password: str, otp: str | None, now: datetime) -> SignIn:
     """Check credentials (and the TOTP code of staff) and return a new bearer token."""
-    staff = Staff.objects.filter(username=username, is_active=True).first()
-    if staff is not None:
-        if not check_password(password, staff.password):
-            raise InvalidCredentials()
-        if not otp:
-            raise OtpRequired("Send the current code of your authenticator app as `otp`.")
-        if not accept_otp(staff=staff, code=otp, now=now):
-            raise InvalidCredentials()
+    if Staff.objects.filter(username=username, is_active=True).exists():
+        staff = authenticate_staff(username=username, password=password, otp=otp, now=now)
         hours = settings.SUPPORTPIN_STAFF_TOKEN_HOURS
         return issue_token(now=now, hours=hours, role=staff.role, staff=staff)
-    customer = _customer_by_login(username)
+    customer = authenticate_customer(login=username, password=password)
+    hours = settings.SUPPORTPIN_CUSTOMER_TOKEN_HOURS
+    return issue_token(now=now, hours=hours, role="customer", customer=customer)
+
+
+def authenticate_customer(*, login: str, password: str) -> Customer:
+    """Return the customer with this number (or e-mail) and password; else InvalidCredentials."""
+    customer = _customer_by_login(login)
     if customer is None or not customer.password:
         check_password(password, _DUMMY_PASSWORD_HASH)
         raise InvalidCredentials()
     if not check_password(password, customer.password):
         raise InvalidCredentials()
-    hours = settings.SUPPORTPIN_CUSTOMER_TOKEN_HOURS
-    return issue_token(now=now, hours=hours, role="customer", customer=customer)
+    return customer
+
+
+def check_staff_password(*, username: str, password: str) -> Staff:
+    """Return the active staff member with this password (first factor); else InvalidCredentials."""
+    staff = Staff.objects.filter(username=username, is_active=True).first()
+    if staff is None:
+        check_password(password, _DUMMY_PASSWORD_HASH)
+        raise InvalidCredentials()
+    if not check_password(password, staff.password):
+        raise InvalidCredentials()
+    return staff
+
+
+def authenticate_staff(*, username: str, password: str, otp: str | None, now: datetime) -> Staff:
+    """Return the staff member if password and a fresh TOTP code match; else raise."""
+    staff = check_staff_password(username=username, password=password)
+    if not otp:
+        raise OtpRequired("Send the current code of your authenticator app as `otp`.")
+    if not accept_otp(staff=staff, code=otp, now=now):
+        raise InvalidCredentials()
+    return staff
 
 
 def _customer_by_login(username: str) -> Customer | None:
