@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "ninja",
     "supportpin.accounts",
     "supportpin.products",
@@ -32,15 +33,20 @@ INSTALLED_APPS = [
     "supportpin.notify",
     "supportpin.tickets",
     "supportpin.api",
+    "supportpin.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "supportpin.web.session.StaffSessionMiddleware",
 ]
 
 ROOT_URLCONF = "supportpin.urls"
@@ -55,6 +61,9 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csrf",
+                "supportpin.web.session.principal",
             ],
         },
     }
@@ -97,12 +106,53 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support-pin@localhost")
 
 LANGUAGE_CODE = "de"
-TIME_ZONE = "UTC"
+LANGUAGES = [("de", "Deutsch"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.str("TIME_ZONE", default="Europe/Berlin")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Served straight from the package, so a server works before (or without) collectstatic;
+# after `supportpin collectstatic` the compressed copies are served too.
+WHITENOISE_USE_FINDERS = True
+
+# Sessions of the web UI. Staff sessions also end after 12 h and after 60 min idle
+# (supportpin.web.session); customers' after 12 h.
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SUPPORTPIN_STAFF_SESSION_HOURS = 12
+SUPPORTPIN_STAFF_IDLE_MINUTES = env.int("SUPPORTPIN_STAFF_IDLE_MINUTES", default=60)
+LOGIN_URL = "/login/"
+
+# Strict CSP: every script and style is a file served by the app; the API's own docs page
+# (django-ninja's Swagger UI) keeps its own policy.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# Sign-in throttling (django-ratelimit) counts in the default cache: Redis when REDIS_URL is
+# set (shared by all app processes), else per process.
+RATELIMIT_USE_CACHE = "default"
+SUPPORTPIN_SIGN_IN_RATE = env.str("SUPPORTPIN_SIGN_IN_RATE", default="10/5m")
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

@@ -1,9 +1,9 @@
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from supportpin.api.main import api
 
 urlpatterns = [
     path("api/v1/", api.urls),
-    path("", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("supportpin.web.urls")),
 ]

@@ -117,7 +117,8 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
         if supporter.blocked_at is not None:
             raise TooManyAttempts("An admin must unlock you before you can redeem PINs again.")
         live = (
-            SupportPin.objects.select_for_update()
+            # of=("self",): PostgreSQL cannot lock the nullable side of the grant join.
+            SupportPin.objects.select_for_update(of=("self",))
             .select_related("grant")
             .filter(customer_id=customer_number, ended_at__isnull=True)
             .first()
@@ -278,7 +279,7 @@ def expire_due_pins(*, now: datetime, limit: int = 500) -> int:
     with transaction.atomic():
         # skip_locked: several workers split the due PINs instead of ending one twice.
         due = list(
-            SupportPin.objects.select_for_update(skip_locked=True)
+            SupportPin.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("grant")
             .filter(ended_at__isnull=True, expires_at__lte=now)
             .order_by("expires_at")[:limit]
@@ -293,7 +294,7 @@ def expire_due_pins(*, now: datetime, limit: int = 500) -> int:
 
 def _locked_live_grant(grants, grant_id: int, now: datetime) -> Grant:
     grant = (
-        grants.select_for_update()
+        grants.select_for_update(of=("self",))
         .select_related("pin", "ticket")
         .filter(pk=grant_id, ended_at__isnull=True)
         .first()

@@ -7,7 +7,10 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 
+from supportpin.access.actions import end_grants_of
 from supportpin.accounts.models import ApiKey, Customer, PersonalData, Role, Staff, Token
 from supportpin.lib.hashing import new_token, token_digest
 from supportpin.lib.problems import InvalidCredentials, OtpRequired
@@ -76,16 +79,29 @@ def _customer_by_login(username: str) -> Customer | None:
     return matches[0] if len(matches) == 1 else None
 
 
+def set_staff_active(*, staff: Staff, active: bool, now: datetime) -> None:
+    """Disable (tokens and PIN grants end at once) or re-enable a staff account."""
+    with transaction.atomic():
+        Staff.objects.filter(pk=staff.pk).update(is_active=active)
+        if not active:
+            Token.objects.filter(staff=staff, revoked_at__isnull=True).update(revoked_at=now)
+            end_grants_of(supporter=staff, now=now)
+
+
 def accept_otp(*, staff: Staff, code: str, now: datetime) -> bool:
-    """Accept a current TOTP code of `staff` once; a code already used is refused."""
+    """Accept a current TOTP code of `staff` once; a code already used is refused.
+
+    The first accepted code also completes enrolment: the authenticator is proven to work.
+    """
     totp = pyotp.TOTP(staff.otp_secret)
-    current = totp.timecode(now)
     for offset in OTP_VALID_STEPS:
-        if totp.verify(code, for_time=now + timedelta(seconds=offset * totp.interval)):
+        moment = now + timedelta(seconds=offset * totp.interval)
+        if totp.verify(code, for_time=moment):
+            step = totp.timecode(moment)
             # The conditional update settles a race between two sign-ins with one code.
             return bool(
-                Staff.objects.filter(pk=staff.pk, otp_last_step__lt=current + offset).update(
-                    otp_last_step=current + offset
+                Staff.objects.filter(pk=staff.pk, otp_last_step__lt=step).update(
+                    otp_last_step=step, otp_confirmed_at=Coalesce("otp_confirmed_at", Value(now))
                 )
             )
     return False
@@ -168,8 +184,6 @@ def sync_staff(
     now: datetime,
 ) -> StaffSync:
     """Create or update a staff account; a new one gets a TOTP secret, returned only once."""
-    from supportpin.access.actions import end_grants_of
-
     with transaction.atomic():
         staff = Staff.objects.select_for_update().filter(username=username).first()
         created = staff is None
@@ -179,11 +193,8 @@ def sync_staff(
         staff.display_name = display_name
         staff.password = make_password(password)
         staff.role = role
-        staff.is_active = active
         staff.email = email
         staff.save()
-        if not active:
-            Token.objects.filter(staff=staff, revoked_at__isnull=True).update(revoked_at=now)
-            if was_active:
-                end_grants_of(supporter=staff, now=now)
+        if was_active != active:
+            set_staff_active(staff=staff, active=active, now=now)
     return StaffSync(created=created, otp_secret=staff.otp_secret if created else None)

@@ -43,6 +43,9 @@ class Staff(models.Model):
     is_active = models.BooleanField(default=True)
     email = models.EmailField(blank=True)
     otp_secret = models.CharField(max_length=64)
+    # Set once the staff member proved their authenticator works; until then the web sign-in
+    # shows the secret as a QR code after the password.
+    otp_confirmed_at = models.DateTimeField(null=True, blank=True)
     # The highest TOTP time step accepted so far: a code is good once.
     otp_last_step = models.BigIntegerField(default=0)
     # Set when too many wrong PINs block redemptions; cleared by an admin's unlock.

@@ -1,26 +1,27 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Event(models.TextChoices):
-    PIN_ISSUED = "pin_issued"
-    PIN_REDEEMED = "pin_redeemed"
-    PIN_ATTEMPT_FAILED = "pin_attempt_failed"
-    PIN_DEACTIVATED = "pin_deactivated"
-    SUPPORTER_BLOCKED = "supporter_blocked"
-    SUPPORTER_UNLOCKED = "supporter_unlocked"
-    PRODUCTS_LISTED = "products_listed"
-    PRODUCT_READ = "product_read"
-    PRODUCT_ACTION = "product_action"
-    ACCESS_DECIDED = "access_decided"
-    TICKET_CREATED = "ticket_created"
-    TICKET_MESSAGE = "ticket_message"
-    TICKET_REPLIED = "ticket_replied"
-    TICKET_CLAIMED = "ticket_claimed"
-    TICKET_RELEASED = "ticket_released"
-    TICKET_CLOSED = "ticket_closed"
-    TICKET_REOPENED = "ticket_reopened"
-    TICKET_AUTO_CLOSED = "ticket_auto_closed"
-    TICKET_LOCKED = "ticket_locked"
+    PIN_ISSUED = "pin_issued", _("PIN issued")
+    PIN_REDEEMED = "pin_redeemed", _("PIN redeemed")
+    PIN_ATTEMPT_FAILED = "pin_attempt_failed", _("Wrong PIN entered")
+    PIN_DEACTIVATED = "pin_deactivated", _("PIN deactivated")
+    SUPPORTER_BLOCKED = "supporter_blocked", _("Supporter blocked")
+    SUPPORTER_UNLOCKED = "supporter_unlocked", _("Supporter unlocked")
+    PRODUCTS_LISTED = "products_listed", _("Product list viewed")
+    PRODUCT_READ = "product_read", _("Product viewed")
+    PRODUCT_ACTION = "product_action", _("Product action")
+    ACCESS_DECIDED = "access_decided", _("Access through a panel")
+    TICKET_CREATED = "ticket_created", _("Ticket opened")
+    TICKET_MESSAGE = "ticket_message", _("Customer message")
+    TICKET_REPLIED = "ticket_replied", _("Supporter reply")
+    TICKET_CLAIMED = "ticket_claimed", _("Ticket taken over")
+    TICKET_RELEASED = "ticket_released", _("Ticket released")
+    TICKET_CLOSED = "ticket_closed", _("Ticket closed")
+    TICKET_REOPENED = "ticket_reopened", _("Ticket reopened")
+    TICKET_AUTO_CLOSED = "ticket_auto_closed", _("Ticket closed after inactivity")
+    TICKET_LOCKED = "ticket_locked", _("Ticket locked")
 
 
 class ActorKind(models.TextChoices):

@@ -1,0 +1,68 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class CustomerSignInForm(forms.Form):
+    login = forms.CharField(label=_("Customer number or e-mail"), max_length=254)
+    password = forms.CharField(label=_("Password"), max_length=1024, widget=forms.PasswordInput)
+
+
+class StaffSignInForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=64)
+    password = forms.CharField(label=_("Password"), max_length=1024, widget=forms.PasswordInput)
+    otp = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=16,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        help_text=_("Leave empty on your very first sign-in to set up your authenticator."),
+    )
+
+
+class OtpForm(forms.Form):
+    otp = forms.CharField(
+        label=_("Code from your authenticator app"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class RedeemForm(forms.Form):
+    customer = forms.CharField(label=_("Customer number"), max_length=64)
+    pin = forms.CharField(
+        label=_("Support-PIN"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+    )
+
+
+class TicketForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    message = forms.CharField(label=_("Message"), max_length=10000, widget=forms.Textarea)
+    products = forms.MultipleChoiceField(
+        label=_("Which products is it about? (optional)"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("A supporter who takes over the ticket can reach only these products."),
+    )
+    follows = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args, products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["products"].choices = [(p.pk, f"{p.name} ({p.type})") for p in products]
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(label=_("Your message"), max_length=10000, widget=forms.Textarea)
+
+
+class StaffCreateForm(forms.Form):
+    username = forms.RegexField(label=_("Username"), regex=r"^[A-Za-z0-9_-]{1,64}$")
+    display_name = forms.CharField(label=_("Display name"), max_length=100)
+    password = forms.CharField(
+        label=_("Initial password"), min_length=8, max_length=1024, widget=forms.PasswordInput
+    )
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[("supporter", _("Supporter")), ("admin", _("Admin"))]
+    )
+    email = forms.EmailField(label=_("E-mail (for admin notifications)"), required=False)

@@ -1,0 +1,42 @@
+"""Small pieces shared by the web views: error pages and messages, cursors."""
+
+from django.contrib import messages
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from supportpin.lib.problems import Problem
+
+
+def not_found(request):
+    return render(request, "web/not_found.html", status=404)
+
+
+def show_problem(request, problem: Problem) -> None:
+    """Tell the user, in their language, why the service refused what they asked."""
+    messages.error(request, problem_text(problem))
+
+
+def problem_text(problem: Problem) -> str:
+    texts = {
+        "pin_invalid": _(
+            "Customer number or PIN is wrong, or the PIN is no longer valid. "
+            "Ask the customer to read out the PIN shown under “Support”."
+        ),
+        "too_many_attempts": _(
+            "You are blocked after too many wrong PINs. An admin has been told and can unlock you."
+        ),
+        "not_assignee": _("Only the supporter who holds this ticket may do that."),
+        "ticket_claimed": _("Another supporter has taken over this ticket."),
+        "ticket_locked": _("This ticket is locked. Open a follow-up ticket instead."),
+        "ticket_closed": _("This ticket is closed."),
+        "ticket_grant": _("This access comes from a ticket. Close the ticket to end it."),
+        "not_found": _("This no longer exists or you may not see it."),
+        "invalid": _("Please check your input."),
+    }
+    return texts.get(problem.code, problem.detail)
+
+
+def cursor_param(request) -> int | None:
+    """The `cursor` query parameter as a positive integer, or None."""
+    value = request.GET.get("cursor", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None

@@ -1,0 +1,105 @@
+"""Who is signed in to the web UI: one customer or one staff member per browser session."""
+
+from datetime import datetime, timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from supportpin.accounts.models import Customer, Staff
+from supportpin.lib import clock
+
+CUSTOMER_KEY = "customer"
+STAFF_KEY = "staff"
+SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
+
+
+def sign_in_customer(request, customer: Customer) -> None:
+    _start(request, CUSTOMER_KEY, customer.pk)
+
+
+def sign_in_staff(request, staff: Staff) -> None:
+    _start(request, STAFF_KEY, staff.pk)
+
+
+def _start(request, key: str, value) -> None:
+    # A new session id on every sign-in: a planted session cookie is worthless.
+    request.session.flush()
+    now = clock.now().isoformat()
+    request.session.update({key: value, SIGNED_IN_AT: now, SEEN_AT: now})
+
+
+def sign_out(request) -> None:
+    request.session.flush()
+
+
+class StaffSessionMiddleware:
+    """Resolve the signed-in principal; end staff sessions after 12 h or 60 min idle."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.customer = request.staff = None
+        session = request.session
+        if STAFF_KEY in session:
+            now = clock.now()
+            signed_in = datetime.fromisoformat(session[SIGNED_IN_AT])
+            seen = datetime.fromisoformat(session[SEEN_AT])
+            too_old = now - signed_in >= timedelta(hours=settings.SUPPORTPIN_STAFF_SESSION_HOURS)
+            idle = now - seen >= timedelta(minutes=settings.SUPPORTPIN_STAFF_IDLE_MINUTES)
+            staff = Staff.objects.filter(pk=session[STAFF_KEY], is_active=True).first()
+            if staff is None or too_old or idle:
+                session.flush()
+            else:
+                session[SEEN_AT] = now.isoformat()
+                request.staff = staff
+        elif CUSTOMER_KEY in session:
+            request.customer = Customer.objects.filter(pk=session[CUSTOMER_KEY]).first()
+            if request.customer is None:
+                session.flush()
+        return self.get_response(request)
+
+
+def principal(request) -> dict:
+    """Template context: the signed-in customer or staff member."""
+    return {
+        "signed_in_customer": getattr(request, "customer", None),
+        "signed_in_staff": getattr(request, "staff", None),
+    }
+
+
+def customer_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.customer is None:
+            return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def staff_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.staff is None:
+            messages.info(request, _("Please sign in."))
+            return redirect(f"/staff/login/?next={request.path}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_required(view):
+    @wraps(view)
+    @staff_required
+    def wrapper(request, *args, **kwargs):
+        if not request.staff.is_admin:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,55 @@
+from django.urls import path, re_path
+
+from supportpin.web.views import admin, auth, portal, support
+
+app_name = "web"
+
+urlpatterns = [
+    path("", auth.home, name="home"),
+    path("login/", auth.customer_login, name="login"),
+    path("logout/", auth.logout, name="logout"),
+    path("staff/login/", auth.staff_login, name="staff-login"),
+    path("staff/enrol/", auth.staff_enrol, name="staff-enrol"),
+    # customer portal
+    path("portal/", portal.products, name="portal-products"),
+    path("portal/support/", portal.support, name="portal-support"),
+    path("portal/support/new/", portal.new_pin, name="portal-new-pin"),
+    path("portal/support/grants/<int:grant_id>/revoke/", portal.revoke, name="portal-revoke"),
+    path("portal/data/", portal.personal_data, name="portal-data"),
+    path("portal/access/", portal.access_log, name="portal-access-log"),
+    path("portal/tickets/", portal.tickets, name="portal-tickets"),
+    path("portal/tickets/new/", portal.new_ticket, name="portal-new-ticket"),
+    path("portal/tickets/<int:ticket_id>/", portal.ticket, name="portal-ticket"),
+    re_path(
+        r"^portal/tickets/(?P<ticket_id>[0-9]+)/(?P<change>close|reopen)/$",
+        portal.ticket_status,
+        name="portal-ticket-status",
+    ),
+    # supporter panel
+    path("support/", support.home, name="support-home"),
+    path(
+        "support/grants/<int:grant_id>/deactivate/", support.deactivate, name="support-deactivate"
+    ),
+    path("support/customers/<str:number>/", support.customer, name="support-customer"),
+    path("support/products/<str:product_id>/", support.product, name="support-product"),
+    path(
+        "support/products/<str:product_id>/actions/",
+        support.product_action,
+        name="support-product-action",
+    ),
+    path("support/tickets/", support.tickets, name="support-tickets"),
+    path("support/tickets/<int:ticket_id>/", support.ticket, name="support-ticket"),
+    re_path(
+        r"^support/tickets/(?P<ticket_id>[0-9]+)/(?P<change>claim|release|close|reopen)/$",
+        support.ticket_change,
+        name="support-ticket-change",
+    ),
+    # admin
+    path("staff-admin/", admin.staff_list, name="staff-admin"),
+    re_path(
+        r"^staff-admin/(?P<staff_id>[0-9]+)/(?P<change>unlock|disable|enable)/$",
+        admin.staff_change,
+        name="staff-admin-change",
+    ),
+    path("staff-admin/audit/", admin.audit_status, name="staff-admin-audit"),
+]

@@ -1,0 +1,72 @@
+"""Admin pages: supporter accounts, lockouts, failed PIN attempts, audit-chain status."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from supportpin.access.actions import unlock_supporter
+from supportpin.access.models import PinAttempt
+from supportpin.accounts.actions import set_staff_active, sync_staff
+from supportpin.accounts.models import Role, Staff
+from supportpin.audit.models import ActorKind, AuditEntry, Event
+from supportpin.audit.verify import verify_chain
+from supportpin.lib import clock
+from supportpin.web.forms import StaffCreateForm
+from supportpin.web.session import admin_required
+
+
+@admin_required
+def staff_list(request):
+    form = StaffCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if Staff.objects.filter(username=data["username"]).exists():
+            form.add_error("username", _("This username is taken."))
+        else:
+            sync_staff(
+                username=data["username"],
+                display_name=data["display_name"],
+                password=data["password"],
+                role=Role(data["role"]),
+                active=True,
+                email=data["email"],
+                now=clock.now(),
+            )
+            messages.success(
+                request,
+                _("%(name)s can sign in now and sets up their authenticator at first sign-in.")
+                % {"name": data["display_name"]},
+            )
+            return redirect("web:staff-admin")
+    context = {
+        "form": form,
+        "staff": Staff.objects.order_by("-is_active", "username"),
+        "lockouts": AuditEntry.objects.filter(event=Event.SUPPORTER_BLOCKED).order_by("-seq")[:20],
+        "attempts": PinAttempt.objects.select_related("supporter").order_by("-at")[:50],
+    }
+    return render(request, "web/admin/staff.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@admin_required
+def staff_change(request, staff_id: int, change: str):
+    staff = get_object_or_404(Staff, pk=staff_id)
+    now = clock.now()
+    if change == "unlock":
+        unlock_supporter(
+            staff=staff, actor_kind=ActorKind.ADMIN, actor=request.staff.display_name, now=now
+        )
+        messages.success(request, _("%(name)s is unlocked.") % {"name": staff.display_name})
+    elif staff.pk == request.staff.pk:
+        messages.error(request, _("You cannot disable your own account."))
+    else:
+        set_staff_active(staff=staff, active=change == "enable", now=now)
+        messages.success(request, _("Saved."))
+    return redirect("web:staff-admin")
+
+
+@admin_required
+def audit_status(request):
+    checked, breaks = verify_chain()
+    return render(request, "web/admin/audit.html", {"checked": checked, "breaks": breaks})

@@ -1,0 +1,102 @@
+import segno
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from supportpin.accounts.actions import accept_otp, authenticate_customer, check_staff_password
+from supportpin.accounts.models import Staff
+from supportpin.accounts.throttle import sign_in_throttled
+from supportpin.lib import clock
+from supportpin.lib.problems import InvalidCredentials
+from supportpin.web import session
+from supportpin.web.forms import CustomerSignInForm, OtpForm, StaffSignInForm
+
+ENROLLING = "enrolling_staff"
+
+
+def home(request):
+    if request.customer is not None:
+        return redirect("web:portal-products")
+    if request.staff is not None:
+        return redirect("web:support-home")
+    return redirect("web:login")
+
+
+def _next_or(request, default: str):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=False
+    ):
+        return redirect(target)
+    return redirect(default)
+
+
+def customer_login(request):
+    form = CustomerSignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        login = form.cleaned_data["login"]
+        if sign_in_throttled(request, login):
+            form.add_error(None, _("Too many sign-in attempts. Please wait a few minutes."))
+        else:
+            try:
+                customer = authenticate_customer(
+                    login=login, password=form.cleaned_data["password"]
+                )
+            except InvalidCredentials:
+                form.add_error(None, _("Customer number, e-mail or password is wrong."))
+            else:
+                session.sign_in_customer(request, customer)
+                return _next_or(request, "web:portal-products")
+    return render(request, "web/login.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def staff_login(request):
+    form = StaffSignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if sign_in_throttled(request, data["username"]):
+            form.add_error(None, _("Too many sign-in attempts. Please wait a few minutes."))
+        else:
+            try:
+                staff = check_staff_password(username=data["username"], password=data["password"])
+            except InvalidCredentials:
+                staff = None
+            if staff is not None and not data["otp"] and staff.otp_confirmed_at is None:
+                request.session[ENROLLING] = staff.pk
+                return redirect("web:staff-enrol")
+            if staff is not None and accept_otp(staff=staff, code=data["otp"], now=clock.now()):
+                session.sign_in_staff(request, staff)
+                return _next_or(request, "web:support-home")
+            form.add_error(None, _("Username, password or code is wrong."))
+    status = 400 if form.errors else 200
+    return render(request, "web/staff_login.html", {"form": form}, status=status)
+
+
+def staff_enrol(request):
+    staff = Staff.objects.filter(
+        pk=request.session.get(ENROLLING), is_active=True, otp_confirmed_at__isnull=True
+    ).first()
+    if staff is None:
+        return redirect("web:staff-login")
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if accept_otp(staff=staff, code=form.cleaned_data["otp"], now=clock.now()):
+            session.sign_in_staff(request, staff)
+            messages.success(request, _("Your authenticator is set up."))
+            return redirect("web:support-home")
+        form.add_error("otp", _("This code is not valid. Try the next one."))
+    uri = (
+        f"otpauth://totp/Support-PIN:{staff.username}?secret={staff.otp_secret}&issuer=Support-PIN"
+    )
+    qr = segno.make(uri, error="m").svg_inline(scale=5, title=_("QR code for your authenticator"))
+    context = {"form": form, "qr": qr, "secret": staff.otp_secret, "staff": staff}
+    return render(request, "web/staff_enrol.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def logout(request):
+    session.sign_out(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("web:login")

@@ -1,0 +1,163 @@
+"""The customer portal: products, Support-PIN, personal data, tickets, access log."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from supportpin.access.access import live_grants
+from supportpin.access.actions import open_support_pin, revoke_grant, rotate_pin
+from supportpin.accounts.models import PersonalData
+from supportpin.audit.queries import access_log_page
+from supportpin.lib import clock
+from supportpin.lib.problems import Problem
+from supportpin.products.models import Product
+from supportpin.tickets import actions as ticket_actions
+from supportpin.tickets.models import Status, Ticket
+from supportpin.tickets.queries import ticket_page
+from supportpin.web.forms import MessageForm, TicketForm
+from supportpin.web.pages import cursor_param, not_found, show_problem
+from supportpin.web.session import customer_required
+
+PAGE_SIZE = 25
+
+
+@customer_required
+def products(request):
+    items = Product.objects.filter(customer=request.customer).order_by("type", "name")
+    return render(request, "web/portal/products.html", {"products": items})
+
+
+@customer_required
+def support(request):
+    now = clock.now()
+    pin = open_support_pin(customer=request.customer, now=now)
+    grants = (
+        live_grants(now)
+        .filter(customer=request.customer)
+        .select_related("supporter", "ticket")
+        .order_by("-started_at")
+    )
+    return render(request, "web/portal/support.html", {"pin": pin, "grants": grants})
+
+
+@require_POST
+@customer_required
+def new_pin(request):
+    rotate_pin(customer=request.customer, now=clock.now())
+    messages.success(request, _("You have a new PIN. The old one no longer works."))
+    return redirect("web:portal-support")
+
+
+@require_POST
+@customer_required
+def revoke(request, grant_id: int):
+    try:
+        revoke_grant(customer=request.customer, grant_id=grant_id, now=clock.now())
+    except Problem as problem:
+        show_problem(request, problem)
+    else:
+        messages.success(
+            request, _("Access revoked. The supporter can no longer reach your products.")
+        )
+    return redirect("web:portal-support")
+
+
+@customer_required
+def personal_data(request):
+    data = PersonalData.objects.filter(customer=request.customer).first()
+    return render(request, "web/portal/data.html", {"data": data})
+
+
+@customer_required
+def access_log(request):
+    before = cursor_param(request)
+    entries, next_cursor = access_log_page(
+        customer_number=request.customer.pk, before=before, size=PAGE_SIZE
+    )
+    context = {"entries": entries, "next_cursor": next_cursor}
+    return render(request, "web/portal/access_log.html", context)
+
+
+@customer_required
+def tickets(request):
+    page, next_cursor = ticket_page(
+        Ticket.objects.filter(customer=request.customer),
+        cursor=request.GET.get("cursor"),
+        size=PAGE_SIZE,
+    )
+    context = {"tickets": page, "next_cursor": next_cursor}
+    return render(request, "web/portal/tickets.html", context)
+
+
+@customer_required
+def new_ticket(request):
+    own = Product.objects.filter(customer=request.customer).order_by("name")
+    initial = {"follows": request.GET.get("follows")}
+    form = TicketForm(request.POST or None, products=own, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = ticket_actions.open_ticket(
+                customer=request.customer,
+                subject=data["subject"],
+                message=data["message"],
+                product_ids=data["products"],
+                follows_id=data["follows"],
+                now=clock.now(),
+            )
+        except Problem as problem:
+            form.add_error(None, problem.detail)
+        else:
+            messages.success(request, _("Your ticket has been opened."))
+            return redirect("web:portal-ticket", ticket_id=ticket.pk)
+    status = 400 if form.errors else 200
+    return render(request, "web/portal/new_ticket.html", {"form": form}, status=status)
+
+
+@customer_required
+def ticket(request, ticket_id: int):
+    found = Ticket.objects.filter(customer=request.customer, pk=ticket_id).first()
+    if found is None:
+        return not_found(request)
+    form = MessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket_actions.add_customer_message(
+                customer=request.customer,
+                ticket_id=found.pk,
+                body=form.cleaned_data["body"],
+                now=clock.now(),
+            )
+        except Problem as problem:
+            show_problem(request, problem)
+        else:
+            messages.success(request, _("Your message has been sent."))
+        return redirect("web:portal-ticket", ticket_id=found.pk)
+    return _ticket_page(request, found, form)
+
+
+def _ticket_page(request, found: Ticket, form):
+    now = clock.now()
+    context = {
+        "ticket": found,
+        "messages_list": found.messages.select_related("author_staff").order_by("id"),
+        "form": form,
+        "locked": found.is_locked(now),
+        "closed": found.status_at(now) == Status.CLOSED,
+    }
+    return render(request, "web/portal/ticket.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@customer_required
+def ticket_status(request, ticket_id: int, change: str):
+    change_ticket = {
+        "close": ticket_actions.close_by_customer,
+        "reopen": ticket_actions.reopen_by_customer,
+    }[change]
+    try:
+        change_ticket(customer=request.customer, ticket_id=ticket_id, now=clock.now())
+    except Problem as problem:
+        show_problem(request, problem)
+    return redirect("web:portal-ticket", ticket_id=ticket_id)

@@ -1,0 +1,184 @@
+"""The supporter panel: enter a PIN, granted customers and products, the ticket queue."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from supportpin.access.access import live_grants
+from supportpin.access.actions import end_grant, redeem_pin
+from supportpin.lib import clock
+from supportpin.lib.problems import Problem
+from supportpin.products.actions import list_customer_products, read_product, run_product_action
+from supportpin.tickets import actions as ticket_actions
+from supportpin.tickets.models import Status, Ticket
+from supportpin.tickets.queries import queue, ticket_page
+from supportpin.web.forms import MessageForm, RedeemForm
+from supportpin.web.pages import not_found, problem_text, show_problem
+from supportpin.web.session import staff_required
+
+PAGE_SIZE = 25
+# The queue's filters: (status, mine, unclaimed) for each view the panel offers.
+QUEUE_VIEWS = {
+    "unclaimed": (None, False, True),
+    "mine": (None, True, False),
+    "waiting": (Status.OPEN, False, False),
+    "all": (None, False, False),
+}
+
+
+@staff_required
+def home(request):
+    form = RedeemForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            redemption = redeem_pin(
+                supporter=request.staff,
+                customer_number=form.cleaned_data["customer"].strip(),
+                pin=form.cleaned_data["pin"],
+                now=clock.now(),
+            )
+        except Problem as problem:
+            form.add_error(None, problem_text(problem))
+        else:
+            return redirect("web:support-customer", number=redemption.grant.customer_id)
+    grants = (
+        live_grants(clock.now())
+        .filter(supporter=request.staff)
+        .select_related("ticket")
+        .order_by("-started_at")
+    )
+    context = {"form": form, "grants": grants}
+    return render(request, "web/support/home.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@staff_required
+def deactivate(request, grant_id: int):
+    try:
+        end_grant(supporter=request.staff, grant_id=grant_id, now=clock.now())
+    except Problem as problem:
+        show_problem(request, problem)
+    else:
+        messages.success(request, _("PIN deactivated. Your access has ended."))
+    return redirect("web:support-home")
+
+
+@staff_required
+def customer(request, number: str):
+    try:
+        products = list_customer_products(
+            supporter=request.staff, customer_number=number, now=clock.now()
+        )
+    except Problem:
+        return _no_access(request)
+    return render(request, "web/support/customer.html", {"number": number, "products": products})
+
+
+@staff_required
+def product(request, product_id: str):
+    try:
+        found = read_product(supporter=request.staff, product_id=product_id, now=clock.now())
+    except Problem:
+        return _no_access(request)
+    context = {"product": found, "actions": settings.SUPPORTPIN_PRODUCT_ACTIONS}
+    return render(request, "web/support/product.html", context)
+
+
+@require_POST
+@staff_required
+def product_action(request, product_id: str):
+    action = request.POST.get("action", "")
+    try:
+        run_product_action(
+            supporter=request.staff, product_id=product_id, action=action, now=clock.now()
+        )
+    except Problem as problem:
+        if problem.code == "not_found":
+            return _no_access(request)
+        show_problem(request, problem)
+    else:
+        messages.success(request, _("“%(action)s” has been sent.") % {"action": action})
+    return redirect("web:support-product", product_id=product_id)
+
+
+def _no_access(request):
+    return render(request, "web/support/no_access.html", status=404)
+
+
+@staff_required
+def tickets(request):
+    view = request.GET.get("view", "unclaimed")
+    status, mine, unclaimed = QUEUE_VIEWS.get(view, QUEUE_VIEWS["unclaimed"])
+    tickets_now = queue(
+        now=clock.now(),
+        status=status,
+        assignee=request.staff if mine else None,
+        unassigned=unclaimed,
+    )
+    try:
+        page, next_cursor = ticket_page(
+            tickets_now, cursor=request.GET.get("cursor"), size=PAGE_SIZE
+        )
+    except Problem:
+        page, next_cursor = ticket_page(tickets_now, cursor=None, size=PAGE_SIZE)
+    context = {"tickets": page, "next_cursor": next_cursor, "view": view, "views": QUEUE_VIEWS}
+    return render(request, "web/support/tickets.html", context)
+
+
+@staff_required
+def ticket(request, ticket_id: int):
+    found = Ticket.objects.select_related("assignee").filter(pk=ticket_id).first()
+    if found is None:
+        return not_found(request)
+    form = MessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket_actions.reply(
+                supporter=request.staff,
+                ticket_id=found.pk,
+                body=form.cleaned_data["body"],
+                now=clock.now(),
+            )
+        except Problem as problem:
+            show_problem(request, problem)
+        else:
+            messages.success(request, _("Your reply has been sent to the customer."))
+        return redirect("web:support-ticket", ticket_id=found.pk)
+    now = clock.now()
+    context = {
+        "ticket": found,
+        "messages_list": found.messages.select_related("author_staff").order_by("id"),
+        "form": form,
+        "locked": found.is_locked(now),
+        "closed": found.status_at(now) == Status.CLOSED,
+        "mine": found.assignee_id == request.staff.pk,
+    }
+    return render(request, "web/support/ticket.html", context, status=400 if form.errors else 200)
+
+
+TICKET_CHANGES = {
+    "claim": lambda staff, ticket_id, now: ticket_actions.claim_ticket(
+        supporter=staff, ticket_id=ticket_id, now=now
+    ),
+    "release": lambda staff, ticket_id, now: ticket_actions.release_ticket(
+        staff=staff, ticket_id=ticket_id, now=now
+    ),
+    "close": lambda staff, ticket_id, now: ticket_actions.close_by_supporter(
+        supporter=staff, ticket_id=ticket_id, now=now
+    ),
+    "reopen": lambda staff, ticket_id, now: ticket_actions.reopen_by_supporter(
+        supporter=staff, ticket_id=ticket_id, now=now
+    ),
+}
+
+
+@require_POST
+@staff_required
+def ticket_change(request, ticket_id: int, change: str):
+    try:
+        TICKET_CHANGES[change](request.staff, ticket_id, clock.now())
+    except Problem as problem:
+        show_problem(request, problem)
+    return redirect("web:support-ticket", ticket_id=ticket_id)
