@@ -2,19 +2,27 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from supportpin.accounts.actions import sign_in, sign_out
+from supportpin.accounts.throttle import count_failed_sign_in, sign_in_blocked
 from supportpin.api.schemas import TokenIn, TokenOut
 from supportpin.api.security import any_signed_in
 from supportpin.lib import clock
+from supportpin.lib.problems import InvalidCredentials, TooManySignIns
 
 router = Router(tags=["sign-in"])
 
 
 @router.post("/auth/token", response={201: TokenOut}, auth=None)
 def create_token(request: HttpRequest, payload: TokenIn):
-    """Sign in; staff send their current TOTP code as `otp`."""
-    result = sign_in(
-        username=payload.username, password=payload.password, otp=payload.otp, now=clock.now()
-    )
+    """Sign in; staff send their current TOTP code as `otp`. Attempts are throttled (429)."""
+    if sign_in_blocked(request, payload.username):
+        raise TooManySignIns()
+    try:
+        result = sign_in(
+            username=payload.username, password=payload.password, otp=payload.otp, now=clock.now()
+        )
+    except InvalidCredentials:
+        count_failed_sign_in(request, payload.username)
+        raise
     return Status(
         201, {"token": result.token, "expires_at": result.expires_at, "role": result.role}
     )

@@ -36,6 +36,10 @@ class PinInvalid(Problem):
     status, code, title = 403, "pin_invalid", "Customer number or PIN is not valid"
 
 
+class TooManySignIns(Problem):
+    status, code, title = 429, "too_many_sign_ins", "Too many sign-in attempts; wait a few minutes"
+
+
 class TooManyAttempts(Problem):
     status, code, title = 429, "too_many_attempts", "Blocked after too many wrong PINs"
 

@@ -3,17 +3,19 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from supportpin.accounts.actions import accept_otp, authenticate_customer, check_staff_password
 from supportpin.accounts.models import Staff
-from supportpin.accounts.throttle import sign_in_throttled
+from supportpin.accounts.throttle import count_failed_sign_in, sign_in_blocked
 from supportpin.lib import clock
 from supportpin.lib.problems import InvalidCredentials
 from supportpin.web import session
 from supportpin.web.forms import CustomerSignInForm, OtpForm, StaffSignInForm
 
 ENROLLING = "enrolling_staff"
+TOO_MANY = _lazy("Too many failed sign-ins. Please wait a few minutes.")
 
 
 def home(request):
@@ -37,14 +39,14 @@ def customer_login(request):
     form = CustomerSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         login = form.cleaned_data["login"]
-        if sign_in_throttled(request, login):
-            form.add_error(None, _("Too many sign-in attempts. Please wait a few minutes."))
+        if sign_in_blocked(request, login):
+            form.add_error(None, TOO_MANY)
         else:
             try:
-                customer = authenticate_customer(
-                    login=login, password=form.cleaned_data["password"]
-                )
+                password = form.cleaned_data["password"]
+                customer = authenticate_customer(login=login, password=password)
             except InvalidCredentials:
+                count_failed_sign_in(request, login)
                 form.add_error(None, _("Customer number, e-mail or password is wrong."))
             else:
                 session.sign_in_customer(request, customer)
@@ -56,8 +58,8 @@ def staff_login(request):
     form = StaffSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if sign_in_throttled(request, data["username"]):
-            form.add_error(None, _("Too many sign-in attempts. Please wait a few minutes."))
+        if sign_in_blocked(request, data["username"]):
+            form.add_error(None, TOO_MANY)
         else:
             try:
                 staff = check_staff_password(username=data["username"], password=data["password"])
@@ -69,6 +71,7 @@ def staff_login(request):
             if staff is not None and accept_otp(staff=staff, code=data["otp"], now=clock.now()):
                 session.sign_in_staff(request, staff)
                 return _next_or(request, "web:support-home")
+            count_failed_sign_in(request, data["username"])
             form.add_error(None, _("Username, password or code is wrong."))
     status = 400 if form.errors else 200
     return render(request, "web/staff_login.html", {"form": form}, status=status)
