@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "supportpin.api.problems.ProblemResponsesMiddleware",
     "supportpin.web.session.StaffSessionMiddleware",
 ]
 

@@ -82,7 +82,7 @@ def put_staff(request: HttpRequest, username: Path[Identifier], payload: StaffIn
 
 
 @router.post("/staff/{username}/unlock", response=StaffOut, auth=integration_or_admin)
-def unlock_staff(request: HttpRequest, username: str):
+def unlock_staff(request: HttpRequest, username: Path[Identifier]):
     """Lift a supporter's block after too many wrong PINs."""
     staff = Staff.objects.filter(username=username).first()
     if staff is None:

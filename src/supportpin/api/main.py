@@ -1,6 +1,7 @@
 from ninja import NinjaAPI
 
 from supportpin.api import auth, customer, integration, problems, support, tickets
+from supportpin.api.parsing import StrictJSONParser
 
 api = NinjaAPI(
     title="Support-PIN API",
@@ -9,6 +10,7 @@ api = NinjaAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     urls_namespace="api-v1",
+    parser=StrictJSONParser(),
 )
 problems.install(api)
 for module in (auth, integration, customer, support):

@@ -67,6 +67,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError):
+        if exc.status_code == 400:
+            # django-ninja's "Cannot parse request body": malformed input like any other.
+            errors = [{"field": "body", "message": str(exc)}]
+            return _problem(422, "The request body is not valid JSON.", errors)
         return _problem(exc.status_code, str(exc))
 
     @api.exception_handler(Http404)
@@ -82,3 +86,22 @@ def install(api: NinjaAPI) -> None:
         log.exception("unhandled error in %s %s", request.method, request.path)
         detail = "Something went wrong on our side; nothing was changed."
         return _problem(500, detail)
+
+
+class ProblemResponsesMiddleware:
+    """Answer API requests that never reach a handler (unknown path, wrong method) as problems."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code not in (404, 405):
+            return response
+        if response.get("Content-Type", "").startswith("application/problem+json"):
+            return response
+        if response.status_code == 404:
+            return _problem(404, "Not found.")
+        problem = _problem(405, f"Use one of: {response.get('Allow', '')}.")
+        problem["Allow"] = response.get("Allow", "")
+        return problem

@@ -1,10 +1,17 @@
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Path, Router, Status
 
 from supportpin.access.access import live_grants
 from supportpin.access.actions import end_grant, redeem_pin
 from supportpin.api import present
-from supportpin.api.schemas import Accepted, ActionIn, GrantOut, ProductOut, RedemptionIn
+from supportpin.api.schemas import (
+    Accepted,
+    ActionIn,
+    GrantOut,
+    Identifier,
+    ProductOut,
+    RedemptionIn,
+)
 from supportpin.api.security import staff_only
 from supportpin.lib import clock
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
@@ -44,7 +51,7 @@ def delete_grant(request: HttpRequest, grant_id: int):
 
 
 @router.get("/support/customers/{number}/products", response=list[ProductOut])
-def list_products_of_customer(request: HttpRequest, number: str):
+def list_products_of_customer(request: HttpRequest, number: Path[Identifier]):
     """The products of a customer whose grant I hold."""
     products = list_customer_products(
         supporter=request.auth.staff, customer_number=number, now=clock.now()
@@ -53,14 +60,14 @@ def list_products_of_customer(request: HttpRequest, number: str):
 
 
 @router.get("/support/products/{product_id}", response=ProductOut)
-def get_product(request: HttpRequest, product_id: str):
+def get_product(request: HttpRequest, product_id: Path[Identifier]):
     """One product I may access (written to the customer's access log)."""
     product = read_product(supporter=request.auth.staff, product_id=product_id, now=clock.now())
     return present.product(product)
 
 
 @router.post("/support/products/{product_id}/actions", response={202: Accepted})
-def post_product_action(request: HttpRequest, product_id: str, payload: ActionIn):
+def post_product_action(request: HttpRequest, product_id: Path[Identifier], payload: ActionIn):
     """Ask the provider's backend to run an action (restart, stop, …) on a product I may access."""
     run_product_action(
         supporter=request.auth.staff, product_id=product_id, action=payload.action, now=clock.now()
