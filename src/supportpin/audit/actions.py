@@ -20,7 +20,8 @@ def record(
     detail: dict | None = None,
 ) -> AuditEntry:
     """Append an entry to the audit chain inside the caller's transaction."""
-    with transaction.atomic():
+    # savepoint=False: the caller's transaction is the unit; a savepoint would only cost queries.
+    with transaction.atomic(savepoint=False):
         # Every append locks the head row until the caller commits, so entries form one line
         # with no two links claiming the same predecessor. Callers record last to keep it short.
         head = AuditHead.objects.select_for_update().get(pk=1)

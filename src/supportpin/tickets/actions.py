@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from supportpin.access.models import Basis, EndReason, Grant
 from supportpin.accounts.models import Customer, Staff
@@ -220,16 +220,16 @@ def materialise_due(*, now: datetime, limit: int = 500) -> tuple[int, int, int]:
     The rules never wait for this (they are computed from timestamps); it keeps listings,
     indexes and notifications in step. Returns (auto-closed, locked, reminded).
     """
-    autoclosed = _catch_up_due(
-        Ticket.objects.filter(status=Status.ANSWERED, last_message_at__lte=now - autoclose_age()),
-        now,
-        limit,
-    )
-    locked = _catch_up_due(
-        Ticket.objects.filter(locked_at__isnull=True, created_at__lte=now - lock_age()),
-        now,
-        limit,
-    )
+    overdue = Q(status=Status.ANSWERED, last_message_at__lte=now - autoclose_age())
+    unlocked = Q(locked_at__isnull=True, created_at__lte=now - lock_age())
+    autoclosed = locked = 0
+    with transaction.atomic():
+        # skip_locked: parallel workers take disjoint tickets; each is written down once.
+        due = Ticket.objects.select_for_update(skip_locked=True).filter(overdue | unlocked)
+        for ticket in due.order_by("pk")[:limit]:
+            closed_now, locked_now = _catch_up(ticket, now)
+            autoclosed += closed_now
+            locked += locked_now
     reminded = 0
     with transaction.atomic():
         # skip_locked: two workers split the due reminders; clearing remind_at in the same
@@ -247,19 +247,14 @@ def materialise_due(*, now: datetime, limit: int = 500) -> tuple[int, int, int]:
     return autoclosed, locked, reminded
 
 
-def _catch_up_due(tickets: QuerySet[Ticket], now: datetime, limit: int) -> int:
-    with transaction.atomic():
-        # skip_locked: parallel workers take disjoint tickets; each is written down once.
-        due = list(tickets.select_for_update(skip_locked=True).order_by("pk")[:limit])
-        for ticket in due:
-            _catch_up(ticket, now)
-    return len(due)
+def _catch_up(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
+    """Write down what time has done to a locked-for-update ticket: auto-close, then lock.
 
-
-def _catch_up(ticket: Ticket, now: datetime) -> None:
-    """Write down what time has done to a locked-for-update ticket: auto-close, then lock."""
+    Returns whether it closed and whether it locked the ticket.
+    """
     deadline = ticket.autocloses_at()
-    if deadline is not None and now >= deadline:
+    closes = deadline is not None and now >= deadline
+    if closes:
         ticket.status = Status.CLOSED
         ticket.closed_at = deadline
         ticket.close_reason = CloseReason.INACTIVITY
@@ -277,11 +272,13 @@ def _catch_up(ticket: Ticket, now: datetime) -> None:
             now=now,
         )
         _audit(Event.TICKET_AUTO_CLOSED, ticket, deadline, ActorKind.SYSTEM, "Support-PIN")
-    if ticket.locked_at is None and ticket.is_locked(now):
+    locks = ticket.locked_at is None and ticket.is_locked(now)
+    if locks:
         ticket.locked_at = ticket.locks_at()
         ticket.remind_at = None
         ticket.save(update_fields=["locked_at", "remind_at"])
         _audit(Event.TICKET_LOCKED, ticket, ticket.locked_at, ActorKind.SYSTEM, "Support-PIN")
+    return closes, locks
 
 
 def _queue_reminder(ticket: Ticket, now: datetime) -> None:
@@ -303,7 +300,8 @@ def _queue_reminder(ticket: Ticket, now: datetime) -> None:
 
 
 def _locked_ticket(tickets: QuerySet[Ticket], ticket_id: int, now: datetime) -> Ticket:
-    ticket = tickets.select_for_update().select_related("assignee").filter(pk=ticket_id).first()
+    # No join here: a claim that waited for the lock must see the assignee committed before it.
+    ticket = tickets.select_for_update().filter(pk=ticket_id).first()
     if ticket is None:
         raise NotFound("No ticket with this id.")
     _catch_up(ticket, now)

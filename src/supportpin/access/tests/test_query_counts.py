@@ -1,0 +1,83 @@
+from supportpin.access.access import may_access
+from supportpin.lib import clock
+from supportpin.lib.testing import SupportPinTestCase, make_product
+
+# sp/rel = SAVEPOINT/RELEASE of the action's atomic block (a test runs inside a transaction);
+# audit(3) = head row lock, entry insert, head update (inside the action's transaction).
+
+
+class QueryCountTests(SupportPinTestCase):
+    def setUp(self):
+        super().setUp()
+        self.pin = self.current_pin()
+        self.supporter_token = self.token_for(self.supporter)
+
+    def redeem_now(self):
+        return self.post(
+            "/support/pin-redemptions",
+            {"customer": "C-1001", "pin": self.pin},
+            self.supporter_token,
+        )
+
+    def test_it_decides_access_in_one_query(self):
+        self.redeem_now()
+
+        # live grant of this supporter for the product's customer (PIN or in-scope ticket)
+        with self.assertNumQueries(1):
+            grant = may_access(self.supporter, self.product, clock.now())
+        self.assertIsNotNone(grant)
+
+        with self.assertNumQueries(1):
+            self.assertIsNone(may_access(self.other_supporter, self.product, clock.now()))
+
+    def test_it_reads_a_product_in_a_fixed_number_of_queries(self):
+        self.redeem_now()
+
+        # token, sp, product, grant, audit(3), rel
+        with self.assertNumQueries(8):
+            response = self.get("/support/products/gs-1", self.supporter_token)
+        self.assertEqual(response.status_code, 200)
+
+        # token, sp, product, grant (none), rollback to sp, rel
+        with self.assertNumQueries(6):
+            response = self.get("/support/products/gs-2", self.supporter_token)
+        self.assertEqual(response.status_code, 404)
+
+    def test_it_lists_a_customers_products_in_a_fixed_number_of_queries(self):
+        self.redeem_now()
+
+        # token, sp, live grants, products, audit(3), rel
+        with self.assertNumQueries(8):
+            response = self.get("/support/customers/C-1001/products", self.supporter_token)
+        self.assertEqual([p["id"] for p in response.json()], ["gs-1", "vs-1"])
+
+        for number in range(5):
+            make_product(f"ws-{number}", self.customer, now=clock.now(), type="webspace")
+        with self.assertNumQueries(8):  # the same, however many products the customer has
+            response = self.get("/support/customers/C-1001/products", self.supporter_token)
+        self.assertEqual(len(response.json()), 7)
+
+    def test_it_redeems_a_pin_in_a_fixed_number_of_queries(self):
+        # token, sp, staff+PIN locks, PIN update, grant insert, e-mail addr, outbox, audit(3), rel
+        with self.assertNumQueries(12):
+            response = self.redeem_now()
+        self.assertEqual(response.status_code, 201)
+
+        # token, sp, staff lock, PIN lock (with grant), rel, grant's supporter (lazy)
+        with self.assertNumQueries(6):
+            response = self.redeem_now()
+        self.assertEqual(response.status_code, 200)
+
+    def test_it_answers_a_decision_in_a_fixed_number_of_queries(self):
+        self.redeem_now()
+        path = "/decisions?supporter=sam&product=gs-1"
+
+        # API key, supporter, product, sp, grant, audit(3), rel
+        with self.assertNumQueries(9):
+            response = self.get(path, self.api_key)
+        self.assertTrue(response.json()["allowed"])
+
+        # API key, supporter, product, sp, grant (none), rel
+        with self.assertNumQueries(6):
+            response = self.get("/decisions?supporter=olga&product=gs-1", self.api_key)
+        self.assertFalse(response.json()["allowed"])
