@@ -1,0 +1,262 @@
+import json
+import socket
+import threading
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
+from unittest import mock
+
+from django.core import mail
+from django.core.management import call_command
+from django.test import override_settings
+
+from supportpin.access.models import SupportPin
+from supportpin.lib.testing import START, SupportPinTestCase
+from supportpin.notify.delivery import webhook_signature
+from supportpin.notify.models import Kind, OutboxMessage
+
+SECRET = "webhook-test-secret"
+
+
+def unused_port() -> int:
+    """A localhost port nothing listens on (bound once by us, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class WebhookReceiver:
+    """A tiny HTTP server on a free local port that records requests and answers `status`."""
+
+    def __init__(self, status: int = 200):
+        self.status = status
+        self.requests: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"headers": self.headers, "body": body})
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/support-pin"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+class WorkerTests(SupportPinTestCase):
+    def run_worker(self) -> None:
+        call_command("worker", "--once", stdout=StringIO())
+
+    def at(self, **delta) -> datetime:
+        return START + timedelta(**delta)
+
+    def queue_two_emails(self) -> None:
+        """A redemption mail to the customer and a "PIN locked" mail to the other customer."""
+        self.assertEqual(self.redeem(self.current_pin()).status_code, 201)
+        other_pin = self.current_pin(self.other_customer)
+        for _ in range(5):
+            response = self.redeem(
+                self.wrong_pin(other_pin), supporter=self.other_supporter, customer="C-2002"
+            )
+            self.assertProblem(response, 403, "pin_invalid")
+
+    # --- e-mail -----------------------------------------------------------------------------
+
+    def test_it_sends_each_queued_email_exactly_once(self):
+        self.queue_two_emails()
+        self.assertEqual(mail.outbox, [])
+
+        self.run_worker()
+
+        recipients = sorted(tuple(m.to) for m in mail.outbox)
+        self.assertEqual(
+            recipients,
+            [("mail-pdxc-1001@marker.example",), ("mail-pdxc-2002@marker.example",)],
+        )
+        redeemed = next(m for m in mail.outbox if m.to == ["mail-pdxc-1001@marker.example"])
+        self.assertIn("Sam S.", redeemed.body)
+        self.travel_to(self.at(minutes=30))
+        self.run_worker()
+        self.assertEqual(len(mail.outbox), 2)
+
+    def test_it_keeps_an_email_queued_while_the_mail_server_is_down(self):
+        self.redeem(self.current_pin())
+        refused = ConnectionRefusedError(111, "Connection refused")
+
+        with mock.patch("supportpin.notify.delivery.EmailMessage.send", side_effect=refused):
+            self.run_worker()
+
+        self.assertEqual(mail.outbox, [])
+        message = OutboxMessage.objects.get(kind=Kind.EMAIL)
+        self.assertIsNone(message.sent_at)
+        self.assertIsNone(message.failed_at)
+        self.assertEqual(message.attempts, 1)
+        self.assertIn("Connection refused", message.last_error)
+
+        # Still down on the next try: the wait between tries grows.
+        self.travel_to(self.at(seconds=30))
+        with mock.patch("supportpin.notify.delivery.EmailMessage.send", side_effect=refused):
+            self.run_worker()
+        message.refresh_from_db()
+        self.assertEqual(message.attempts, 2)
+
+        # The server is back, but the message waits out its backoff (60 s after try 2).
+        self.travel_to(self.at(seconds=89))
+        self.run_worker()
+        self.assertEqual(mail.outbox, [])
+        self.travel_to(self.at(seconds=90))
+        self.run_worker()
+        self.assertEqual(len(mail.outbox), 1)
+        self.assertEqual(mail.outbox[0].to, ["mail-pdxc-1001@marker.example"])
+        message.refresh_from_db()
+        self.assertEqual((message.attempts, message.sent_at), (3, self.at(seconds=90)))
+        self.assertEqual(message.last_error, "")
+
+    @override_settings(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=unused_port(),
+        EMAIL_TIMEOUT=2,
+        EMAIL_USE_TLS=False,
+        EMAIL_USE_SSL=False,
+    )
+    def test_it_loses_nothing_against_a_real_smtp_backend_that_is_down(self):
+        self.redeem(self.current_pin())
+
+        self.run_worker()
+
+        message = OutboxMessage.objects.get(kind=Kind.EMAIL)
+        self.assertEqual((message.attempts, message.sent_at), (1, None))
+        self.assertNotEqual(message.last_error, "")
+
+    # --- PIN expiry -------------------------------------------------------------------------
+
+    def test_it_materialises_expired_pins(self):
+        self.redeem(self.current_pin())
+        pin = SupportPin.objects.get(customer=self.customer)
+
+        self.travel_to(self.at(minutes=59, seconds=59))
+        self.run_worker()
+        pin.refresh_from_db()
+        self.assertIsNone(pin.ended_at)
+
+        self.travel_to(self.at(minutes=75))
+        self.run_worker()
+        pin.refresh_from_db()
+        self.assertEqual((pin.ended_at, pin.end_reason), (self.at(minutes=60), "expired"))
+        self.assertEqual((pin.grant.ended_at, pin.grant.end_reason), (pin.ended_at, "expired"))
+        self.run_worker()
+        log = self.get("/me/access-log", self.token_for(self.customer)).json()
+        ended = [e for e in log if e["event"] == "pin_deactivated"]
+        self.assertEqual([e["detail"]["reason"] for e in ended], ["expired"])
+
+    # --- product-action webhooks ------------------------------------------------------------
+
+    def receiver(self, status: int = 200) -> WebhookReceiver:
+        receiver = WebhookReceiver(status)
+        self.addCleanup(receiver.close)
+        return receiver
+
+    def restart_gs1(self) -> dict:
+        grant = self.redeem(self.current_pin()).json()
+        response = self.post(
+            "/support/products/gs-1/actions", {"action": "restart"}, self.token_for(self.supporter)
+        )
+        self.assertEqual(response.status_code, 202, response.content)
+        return grant
+
+    def test_it_delivers_a_signed_product_action_webhook(self):
+        receiver = self.receiver()
+        grant = self.restart_gs1()
+
+        with override_settings(
+            SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url, SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET
+        ):
+            self.run_worker()
+
+        self.assertEqual(len(receiver.requests), 1)
+        request = receiver.requests[0]
+        self.assertEqual(
+            json.loads(request["body"]),
+            {
+                "event": "product_action",
+                "action": "restart",
+                "product": "gs-1",
+                "customer": "C-1001",
+                "supporter": "sam",
+                "basis": "pin",
+                "grant_id": grant["id"],
+                "at": START.isoformat(),
+            },
+        )
+        headers = request["headers"]
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(headers["X-SupportPIN-Timestamp"], START.isoformat())
+        expected = webhook_signature(SECRET, headers["X-SupportPIN-Timestamp"], request["body"])
+        self.assertEqual(headers["X-SupportPIN-Signature"], expected)
+        self.assertNotEqual(
+            headers["X-SupportPIN-Signature"],
+            webhook_signature("another-secret", START.isoformat(), request["body"]),
+        )
+
+        with override_settings(
+            SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url, SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET
+        ):
+            self.travel_to(self.at(minutes=10))
+            self.run_worker()
+        self.assertEqual(len(receiver.requests), 1)
+
+    def test_it_retries_a_webhook_until_the_receiver_answers_2xx(self):
+        receiver = self.receiver(status=500)
+        self.restart_gs1()
+        webhook_settings = override_settings(
+            SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url, SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET
+        )
+
+        with webhook_settings:
+            self.run_worker()
+            message = OutboxMessage.objects.get(kind=Kind.WEBHOOK)
+            self.assertEqual((message.attempts, message.sent_at), (1, None))
+            self.assertIn("500", message.last_error)
+
+            receiver.status = 204
+            self.travel_to(self.at(seconds=29))
+            self.run_worker()
+            self.assertEqual(len(receiver.requests), 1)  # still backing off
+            self.travel_to(self.at(seconds=30))
+            self.run_worker()
+
+        self.assertEqual(len(receiver.requests), 2)
+        self.assertEqual(receiver.requests[0]["body"], receiver.requests[1]["body"])
+        message.refresh_from_db()
+        self.assertEqual((message.attempts, message.sent_at), (2, self.at(seconds=30)))
+
+    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="", SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET)
+    def test_it_keeps_webhooks_queued_while_no_url_is_set(self):
+        self.restart_gs1()
+
+        self.run_worker()
+
+        message = OutboxMessage.objects.get(kind=Kind.WEBHOOK)
+        self.assertIsNone(message.sent_at)
+        self.assertIsNone(message.failed_at)
+        self.assertIn("SUPPORTPIN_ACTION_WEBHOOK_URL", message.last_error)
+        receiver = self.receiver()
+        self.travel_to(self.at(minutes=5))
+        with override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url):
+            self.run_worker()
+        self.assertEqual(len(receiver.requests), 1)
+        message.refresh_from_db()
+        self.assertIsNotNone(message.sent_at)
