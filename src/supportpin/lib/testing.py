@@ -1,9 +1,12 @@
 """The shared test base: named personas with personal-data markers, and API helpers."""
 
 import json
+import threading
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import time_machine
+from django.db import connection
 from django.test import TestCase
 
 from supportpin.accounts.actions import (
@@ -20,6 +23,8 @@ from supportpin.products.models import Product
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
+# How many requests the PostgreSQL race tests fire at once.
+THREADS = 16
 
 
 def personal_markers(number: str) -> dict[str, str]:
@@ -154,3 +159,32 @@ class SupportPinTestCase(TestCase):
     def wrong_pin(self, pin: str) -> str:
         """A PIN of the same length that is not `pin`."""
         return str((int(pin) + 1) % 10 ** len(pin)).zfill(len(pin))
+
+
+def in_parallel(work: Callable, args: Iterable) -> list:
+    """Run `work(arg)` for every arg in its own thread, all released at once by a barrier.
+
+    Return each call's result or the exception it raised, in the order of `args`. Every
+    thread closes its own database connection, so no connection outlives the test.
+    """
+    args = list(args)
+    barrier = threading.Barrier(len(args))
+    results: list = [None] * len(args)
+
+    def run(index: int, arg) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = work(arg)
+        except Exception as error:
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, arg)) for i, arg in enumerate(args)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    if any(thread.is_alive() for thread in threads):
+        raise AssertionError("a thread hung (deadlock?)")
+    return results

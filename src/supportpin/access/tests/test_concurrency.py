@@ -1,10 +1,8 @@
 """Races that only a real database with row locks settles: parallel redemptions, guesses,
 "Support" clicks and audit appends, each from its own thread and connection (PostgreSQL only)."""
 
-import threading
 import unittest
 from collections import Counter
-from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 import time_machine
@@ -18,40 +16,16 @@ from supportpin.accounts.models import Role
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.audit.verify import verify_chain
 from supportpin.lib.problems import PinInvalid, TooManyAttempts
-from supportpin.lib.testing import START, make_customer, make_product, make_staff
+from supportpin.lib.testing import (
+    START,
+    THREADS,
+    in_parallel,
+    make_customer,
+    make_product,
+    make_staff,
+)
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.products.actions import read_product
-
-THREADS = 16
-
-
-def in_parallel(work: Callable, args: Iterable) -> list:
-    """Run `work(arg)` for every arg in its own thread, all released at once by a barrier.
-
-    Return each call's result or the exception it raised, in the order of `args`. Every
-    thread closes its own database connection, so no connection outlives the test.
-    """
-    args = list(args)
-    barrier = threading.Barrier(len(args))
-    results: list = [None] * len(args)
-
-    def run(index: int, arg) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(arg)
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, arg)) for i, arg in enumerate(args)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    if any(thread.is_alive() for thread in threads):
-        raise AssertionError("a thread hung (deadlock?)")
-    return results
 
 
 @unittest.skipUnless(

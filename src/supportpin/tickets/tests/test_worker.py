@@ -1,9 +1,7 @@
 """The worker writes down what time did to tickets, and mails about it exactly once."""
 
-import threading
 import unittest
 from collections import Counter
-from collections.abc import Callable, Iterable
 from datetime import timedelta
 from io import StringIO
 
@@ -16,7 +14,14 @@ from supportpin.audit.chain import GENESIS
 from supportpin.audit.models import AuditEntry, AuditHead, Event
 from supportpin.audit.verify import verify_chain
 from supportpin.lib.problems import TicketClaimed
-from supportpin.lib.testing import START, make_customer, make_product, make_staff
+from supportpin.lib.testing import (
+    START,
+    THREADS,
+    in_parallel,
+    make_customer,
+    make_product,
+    make_staff,
+)
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.tickets import actions
 from supportpin.tickets.models import Ticket
@@ -180,33 +185,6 @@ class TicketWorkerTests(TicketTestCase):
 
 
 # --- races (PostgreSQL only) -------------------------------------------------------------
-
-THREADS = 16
-
-
-def in_parallel(work: Callable, args: Iterable) -> list:
-    """Run `work(arg)` per arg in its own thread, released together; results or exceptions."""
-    args = list(args)
-    barrier = threading.Barrier(len(args))
-    results: list = [None] * len(args)
-
-    def run(index: int, arg) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = work(arg)
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(args)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    if any(thread.is_alive() for thread in threads):
-        raise AssertionError("a thread hung (deadlock?)")
-    return results
 
 
 @unittest.skipUnless(
