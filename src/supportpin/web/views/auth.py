@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from supportpin.accounts.actions import accept_otp, authenticate_customer, check_staff_password
@@ -15,7 +15,7 @@ from supportpin.web import session
 from supportpin.web.forms import CustomerSignInForm, OtpForm, StaffSignInForm
 
 ENROLLING = "enrolling_staff"
-TOO_MANY = _lazy("Too many failed sign-ins. Please wait a few minutes.")
+TOO_MANY = gettext_lazy("Too many failed sign-ins. Please wait a few minutes.")
 
 
 def home(request):
