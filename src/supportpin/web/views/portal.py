@@ -81,11 +81,11 @@ def access_log(request):
 
 @customer_required
 def tickets(request):
-    page, next_cursor = ticket_page(
-        Ticket.objects.filter(customer=request.customer),
-        cursor=request.GET.get("cursor"),
-        size=PAGE_SIZE,
-    )
+    own = Ticket.objects.filter(customer=request.customer)
+    try:
+        page, next_cursor = ticket_page(own, cursor=request.GET.get("cursor"), size=PAGE_SIZE)
+    except Problem:  # an unknown cursor: start at the first page
+        page, next_cursor = ticket_page(own, cursor=None, size=PAGE_SIZE)
     context = {"tickets": page, "next_cursor": next_cursor}
     return render(request, "web/portal/tickets.html", context)
 
