@@ -6,6 +6,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
@@ -45,6 +46,7 @@ class StaffSessionMiddleware:
 
     def __call__(self, request):
         request.customer = request.staff = None
+        request.background_refresh = False
         session = request.session
         if STAFF_KEY in session:
             now = clock.now()
@@ -56,13 +58,15 @@ class StaffSessionMiddleware:
             if staff is None or too_old or idle:
                 session.flush()
             else:
-                session[SEEN_AT] = now.isoformat()
                 request.staff = staff
         elif CUSTOMER_KEY in session:
             request.customer = Customer.objects.filter(pk=session[CUSTOMER_KEY]).first()
             if request.customer is None:
                 session.flush()
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.staff is not None and not request.background_refresh:
+            request.session[SEEN_AT] = clock.now().isoformat()
+        return response
 
 
 def principal(request) -> dict:
@@ -73,11 +77,31 @@ def principal(request) -> dict:
     }
 
 
+def background_refresh(view):
+    """Mark a view that pages poll by themselves: it does not count as staff activity."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        request.background_refresh = True
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _to_sign_in(request, url: str):
+    if request.headers.get("HX-Request"):
+        # A background refresh must not swap a sign-in page into a panel: reload the page.
+        response = HttpResponse()
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
 def customer_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.customer is None:
-            return redirect(f"{settings.LOGIN_URL}?next={request.path}")
+            return _to_sign_in(request, f"{settings.LOGIN_URL}?next={request.path}")
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -88,7 +112,7 @@ def staff_required(view):
     def wrapper(request, *args, **kwargs):
         if request.staff is None:
             messages.info(request, _("Please sign in."))
-            return redirect(f"/staff/login/?next={request.path}")
+            return _to_sign_in(request, f"/staff/login/?next={request.path}")
         return view(request, *args, **kwargs)
 
     return wrapper

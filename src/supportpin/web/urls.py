@@ -13,6 +13,7 @@ urlpatterns = [
     # customer portal
     path("portal/", portal.products, name="portal-products"),
     path("portal/support/", portal.support, name="portal-support"),
+    path("portal/support/panel/", portal.support_panel, name="portal-support-panel"),
     path("portal/support/new/", portal.new_pin, name="portal-new-pin"),
     path("portal/support/grants/<int:grant_id>/revoke/", portal.revoke, name="portal-revoke"),
     path("portal/data/", portal.personal_data, name="portal-data"),
@@ -27,6 +28,7 @@ urlpatterns = [
     ),
     # supporter panel
     path("support/", support.home, name="support-home"),
+    path("support/grants/", support.grants, name="support-grants"),
     path(
         "support/grants/<int:grant_id>/deactivate/", support.deactivate, name="support-deactivate"
     ),

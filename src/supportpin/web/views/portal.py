@@ -30,6 +30,16 @@ def products(request):
 
 @customer_required
 def support(request):
+    return render(request, "web/portal/support.html", _support_context(request))
+
+
+@customer_required
+def support_panel(request):
+    """The PIN and who holds it, refreshed by htmx while the customer is on the phone."""
+    return render(request, "web/portal/_support_panel.html", _support_context(request))
+
+
+def _support_context(request) -> dict:
     now = clock.now()
     pin = open_support_pin(customer=request.customer, now=now)
     grants = (
@@ -38,7 +48,7 @@ def support(request):
         .select_related("supporter", "ticket")
         .order_by("-started_at")
     )
-    return render(request, "web/portal/support.html", {"pin": pin, "grants": grants})
+    return {"pin": pin, "grants": grants}
 
 
 @require_POST

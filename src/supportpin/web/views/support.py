@@ -16,7 +16,7 @@ from supportpin.tickets.models import Status, Ticket
 from supportpin.tickets.queries import queue, ticket_page
 from supportpin.web.forms import MessageForm, RedeemForm
 from supportpin.web.pages import not_found, problem_text, show_problem
-from supportpin.web.session import staff_required
+from supportpin.web.session import background_refresh, staff_required
 
 PAGE_SIZE = 25
 # The queue's filters: (status, mine, unclaimed) for each view the panel offers.
@@ -43,14 +43,24 @@ def home(request):
             form.add_error(None, problem_text(problem))
         else:
             return redirect("web:support-customer", number=redemption.grant.customer_id)
-    grants = (
+    context = {"form": form, "grants": _my_grants(request)}
+    return render(request, "web/support/home.html", context, status=400 if form.errors else 200)
+
+
+@staff_required
+@background_refresh
+def grants(request):
+    """My active grants, refreshed by htmx so ended and expired ones disappear."""
+    return render(request, "web/support/_grants.html", {"grants": _my_grants(request)})
+
+
+def _my_grants(request):
+    return (
         live_grants(clock.now())
         .filter(supporter=request.staff)
         .select_related("ticket")
         .order_by("-started_at")
     )
-    context = {"form": form, "grants": grants}
-    return render(request, "web/support/home.html", context, status=400 if form.errors else 200)
 
 
 @require_POST
