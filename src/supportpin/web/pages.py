@@ -4,7 +4,9 @@ from django.contrib import messages
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from supportpin.lib import clock
 from supportpin.lib.problems import Problem
+from supportpin.tickets.models import Status, Ticket
 
 
 def not_found(request):
@@ -40,3 +42,15 @@ def cursor_param(request) -> int | None:
     """The `cursor` query parameter as a positive integer, or None."""
     value = request.GET.get("cursor", "")
     return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def ticket_context(ticket: Ticket, form) -> dict:
+    """What a ticket page shows: the conversation, the reply form, and its state right now."""
+    now = clock.now()
+    return {
+        "ticket": ticket,
+        "messages_list": ticket.messages.select_related("author_staff").order_by("id"),
+        "form": form,
+        "locked": ticket.is_locked(now),
+        "closed": ticket.status_at(now) == Status.CLOSED,
+    }

@@ -13,10 +13,10 @@ from supportpin.lib import clock
 from supportpin.lib.problems import Problem
 from supportpin.products.models import Product
 from supportpin.tickets import actions as ticket_actions
-from supportpin.tickets.models import Status, Ticket
+from supportpin.tickets.models import Ticket
 from supportpin.tickets.queries import ticket_page
 from supportpin.web.forms import MessageForm, TicketForm
-from supportpin.web.pages import cursor_param, not_found, show_problem
+from supportpin.web.pages import cursor_param, not_found, show_problem, ticket_context
 from supportpin.web.session import customer_required
 
 PAGE_SIZE = 25
@@ -144,18 +144,7 @@ def ticket(request, ticket_id: int):
         else:
             messages.success(request, _("Your message has been sent."))
         return redirect("web:portal-ticket", ticket_id=found.pk)
-    return _ticket_page(request, found, form)
-
-
-def _ticket_page(request, found: Ticket, form):
-    now = clock.now()
-    context = {
-        "ticket": found,
-        "messages_list": found.messages.select_related("author_staff").order_by("id"),
-        "form": form,
-        "locked": found.is_locked(now),
-        "closed": found.status_at(now) == Status.CLOSED,
-    }
+    context = ticket_context(found, form)
     return render(request, "web/portal/ticket.html", context, status=400 if form.errors else 200)
 
 

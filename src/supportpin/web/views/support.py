@@ -15,7 +15,7 @@ from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Status, Ticket
 from supportpin.tickets.queries import queue, ticket_page
 from supportpin.web.forms import MessageForm, RedeemForm
-from supportpin.web.pages import not_found, problem_text, show_problem
+from supportpin.web.pages import not_found, problem_text, show_problem, ticket_context
 from supportpin.web.session import background_refresh, staff_required
 
 PAGE_SIZE = 25
@@ -156,15 +156,7 @@ def ticket(request, ticket_id: int):
         else:
             messages.success(request, _("Your reply has been sent to the customer."))
         return redirect("web:support-ticket", ticket_id=found.pk)
-    now = clock.now()
-    context = {
-        "ticket": found,
-        "messages_list": found.messages.select_related("author_staff").order_by("id"),
-        "form": form,
-        "locked": found.is_locked(now),
-        "closed": found.status_at(now) == Status.CLOSED,
-        "mine": found.assignee_id == request.staff.pk,
-    }
+    context = ticket_context(found, form) | {"mine": found.assignee_id == request.staff.pk}
     return render(request, "web/support/ticket.html", context, status=400 if form.errors else 200)
 
 
