@@ -370,3 +370,12 @@ class AccessLogPageTests(PortalTestCase):
 
         self.assertNotContains(page, "Sam S.")
         self.assertNotContains(page, "gs-2")
+
+    def test_it_names_the_customers_own_steps_as_theirs_not_by_number(self):
+        self.current_pin()
+
+        page = self.page("/portal/access/").content.decode()
+
+        entry = re.search(r'data-testid="access-entry">(.*?)</li>', page, re.S).group(1)
+        self.assertIn("You", entry)
+        self.assertNotIn("C-1001", entry)
