@@ -5,3 +5,9 @@ def customer_email(number: str) -> list[str]:
     """Return the customer's e-mail address as a recipient list (empty when there is none)."""
     email = PersonalData.objects.filter(customer_id=number).values_list("email", flat=True).first()
     return [email] if email else []
+
+
+def customer_emails(numbers: set[str]) -> dict[str, list[str]]:
+    """Return each customer's recipient list, in one query, for bulk notifications."""
+    rows = PersonalData.objects.filter(customer_id__in=numbers).exclude(email="")
+    return {number: [email] for number, email in rows.values_list("customer_id", "email")}

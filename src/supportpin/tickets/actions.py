@@ -7,8 +7,8 @@ from django.db.models import Q, QuerySet
 
 from supportpin.access.models import Basis, EndReason, Grant
 from supportpin.accounts.models import Customer, Staff
-from supportpin.accounts.queries import customer_email
-from supportpin.audit.actions import record
+from supportpin.accounts.queries import customer_email, customer_emails
+from supportpin.audit.actions import batched_appends, record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.problems import (
     Invalid,
@@ -223,13 +223,21 @@ def materialise_due(*, now: datetime, limit: int = 500) -> tuple[int, int, int]:
     overdue = Q(status=Status.ANSWERED, last_message_at__lte=now - autoclose_age())
     unlocked = Q(locked_at__isnull=True, created_at__lte=now - lock_age())
     autoclosed = locked = 0
-    with transaction.atomic():
+    with batched_appends():
         # skip_locked: parallel workers take disjoint tickets; each is written down once.
-        due = Ticket.objects.select_for_update(skip_locked=True).filter(overdue | unlocked)
-        for ticket in due.order_by("pk")[:limit]:
-            closed_now, locked_now = _catch_up(ticket, now)
-            autoclosed += closed_now
-            locked += locked_now
+        # No ORDER BY: the two partial indexes answer the OR by themselves; an order by pk
+        # would walk past every ticket already written down.
+        due = list(
+            Ticket.objects.select_for_update(skip_locked=True).filter(overdue | unlocked)[:limit]
+        )
+        changes = [(ticket, *_apply_time(ticket, now)) for ticket in due]
+        Ticket.objects.bulk_update(due, TIME_FIELDS)
+        emails = customer_emails({t.customer_id for t, closes, _ in changes if closes})
+        for ticket, closes, locks in changes:
+            to = emails.get(ticket.customer_id, [])
+            _record_time(ticket, closes=closes, locks=locks, to=to, now=now)
+            autoclosed += closes
+            locked += locks
     reminded = 0
     with transaction.atomic():
         # skip_locked: two workers split the due reminders; clearing remind_at in the same
@@ -247,21 +255,40 @@ def materialise_due(*, now: datetime, limit: int = 500) -> tuple[int, int, int]:
     return autoclosed, locked, reminded
 
 
-def _catch_up(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
-    """Write down what time has done to a locked-for-update ticket: auto-close, then lock.
+# What time changes on a ticket; saved together so a ticket is written once per catch-up.
+TIME_FIELDS = ["status", "closed_at", "close_reason", "locked_at", "remind_at"]
 
-    Returns whether it closed and whether it locked the ticket.
-    """
+
+def _catch_up(ticket: Ticket, now: datetime) -> None:
+    """Write down what time has done to a ticket locked for update (a request's catch-up)."""
+    closes, locks = _apply_time(ticket, now)
+    if closes or locks:
+        ticket.save(update_fields=TIME_FIELDS)
+        to = customer_email(ticket.customer_id) if closes else []
+        _record_time(ticket, closes=closes, locks=locks, to=to, now=now)
+
+
+def _apply_time(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
+    """Apply, in memory, an auto-close and a lock that are due; return which ones were."""
     deadline = ticket.autocloses_at()
     closes = deadline is not None and now >= deadline
+    locks = ticket.locked_at is None and ticket.is_locked(now)
     if closes:
         ticket.status = Status.CLOSED
         ticket.closed_at = deadline
         ticket.close_reason = CloseReason.INACTIVITY
+    if locks:
+        ticket.locked_at = ticket.locks_at()
+    if closes or locks:
         ticket.remind_at = None
-        ticket.save(update_fields=["status", "closed_at", "close_reason", "remind_at"])
+    return closes, locks
+
+
+def _record_time(ticket: Ticket, *, closes: bool, locks: bool, to: list[str], now: datetime):
+    """Tell the customer about an auto-close and write both changes to the audit log."""
+    if closes:
         queue_email(
-            to=customer_email(ticket.customer_id),
+            to=to,
             subject=f"Ticket #{ticket.pk} wurde geschlossen / Ticket #{ticket.pk} was closed",
             body=(
                 f"Ihr Ticket „{ticket.subject}“ wurde nach {autoclose_age().days} Tagen ohne "
@@ -271,14 +298,9 @@ def _catch_up(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
             ),
             now=now,
         )
-        _audit(Event.TICKET_AUTO_CLOSED, ticket, deadline, ActorKind.SYSTEM, "Support-PIN")
-    locks = ticket.locked_at is None and ticket.is_locked(now)
+        _audit(Event.TICKET_AUTO_CLOSED, ticket, ticket.closed_at, ActorKind.SYSTEM, "Support-PIN")
     if locks:
-        ticket.locked_at = ticket.locks_at()
-        ticket.remind_at = None
-        ticket.save(update_fields=["locked_at", "remind_at"])
         _audit(Event.TICKET_LOCKED, ticket, ticket.locked_at, ActorKind.SYSTEM, "Support-PIN")
-    return closes, locks
 
 
 def _queue_reminder(ticket: Ticket, now: datetime) -> None:

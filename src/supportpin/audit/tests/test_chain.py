@@ -6,7 +6,9 @@ from unittest import mock
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
-from supportpin.audit.models import AuditEntry, AuditHead
+from supportpin.audit.actions import batched_appends, record
+from supportpin.audit.models import ActorKind, AuditEntry, AuditHead, Event
+from supportpin.audit.verify import verify_chain
 from supportpin.lib.testing import START, SupportPinTestCase
 from supportpin.notify.models import Kind, OutboxMessage
 
@@ -176,3 +178,47 @@ class AuditInTransactionTests(SupportPinTestCase):
         self.assertEqual(self.get("/support/products/gs-1", self.token).status_code, 200)
         grants = self.get("/me/grants", self.token_for(self.customer)).json()
         self.assertEqual([g["id"] for g in grants], [self.grant["id"]])
+
+
+class BatchedAppendTests(SupportPinTestCase):
+    """The worker's bulk passes append many entries with one head lock and one insert."""
+
+    def entry(self, n: int) -> dict:
+        return {
+            "event": Event.TICKET_LOCKED,
+            "at": START + timedelta(seconds=n),
+            "actor_kind": ActorKind.SYSTEM,
+            "actor": "Support-PIN",
+            "customer": "C-1001",
+            "detail": {"n": n},
+        }
+
+    def test_it_links_a_batch_into_the_chain_between_single_appends(self):
+        record(**self.entry(0))
+        with batched_appends():
+            for n in range(1, 6):
+                record(**self.entry(n))
+        record(**self.entry(6))
+
+        self.assertEqual(
+            list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True)),
+            list(range(1, 8)),
+        )
+        self.assertEqual(verify_chain(), (7, []))
+
+    def test_it_writes_the_batch_with_one_insert(self):
+        # savepoint, head lock, one INSERT of all entries, head update, release
+        with self.assertNumQueries(5), batched_appends():
+            for n in range(20):
+                record(**self.entry(n))
+
+        self.assertEqual(AuditHead.objects.get(pk=1).seq, 20)
+
+    def test_it_writes_nothing_when_the_batch_fails(self):
+        with self.assertRaises(RuntimeError), batched_appends():
+            record(**self.entry(1))
+            raise RuntimeError("the pass failed half-way")
+
+        self.assertFalse(AuditEntry.objects.exists())
+        record(**self.entry(2))
+        self.assertEqual(verify_chain(), (1, []))
