@@ -2,6 +2,7 @@ from ninja import NinjaAPI
 
 from supportpin.api import auth, customer, integration, problems, support, tickets
 from supportpin.api.parsing import StrictJSONParser
+from supportpin.api.rendering import ApiJSONRenderer
 
 api = NinjaAPI(
     title="Support-PIN API",
@@ -11,6 +12,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     urls_namespace="api-v1",
     parser=StrictJSONParser(),
+    renderer=ApiJSONRenderer(),
 )
 problems.install(api)
 for module in (auth, integration, customer, support):

@@ -289,3 +289,11 @@ class CreateApiKeyTests(SupportPinTestCase):
         self.assertNotEqual(
             first.getvalue().strip().splitlines()[-1], second.getvalue().strip().splitlines()[-1]
         )
+
+
+class TimeFormatTests(SupportPinTestCase):
+    def test_it_writes_times_as_rfc3339_with_a_numeric_offset(self):
+        body = self.get("/me/support-pin", self.token_for(self.customer)).json()
+
+        self.assertEqual(body["issued_at"], "2026-11-27T09:00:00+00:00")
+        self.assertEqual(body["expires_at"], "2026-11-27T10:00:00+00:00")
