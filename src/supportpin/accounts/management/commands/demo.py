@@ -129,4 +129,7 @@ class Command(BaseCommand):
             )
         if settings.DEBUG:
             write("  A fresh code any time: supportpin totp USERNAME (DEBUG only)")
-        write(f"API docs: http://127.0.0.1:8000/api/v1/docs   integration key: {key}")
+        write("Customer portal: http://127.0.0.1:8000/login/")
+        write("Staff panel:     http://127.0.0.1:8000/staff/login/ (first sign-in: leave the code")
+        write("                 empty to set up an authenticator with a QR code)")
+        write(f"API docs:        http://127.0.0.1:8000/api/v1/docs   integration key: {key}")
