@@ -7,3 +7,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("supportpin.web.urls")),
 ]
+
+handler404 = "supportpin.web.pages.page_not_found"

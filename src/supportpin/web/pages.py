@@ -54,3 +54,8 @@ def ticket_context(ticket: Ticket, form) -> dict:
         "locked": ticket.is_locked(now),
         "closed": ticket.status_at(now) == Status.CLOSED,
     }
+
+
+def page_not_found(request, exception=None):
+    """Django's 404 handler: the app's own page, in the user's language."""
+    return not_found(request)

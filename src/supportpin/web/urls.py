@@ -1,8 +1,23 @@
-from django.urls import path, re_path
+from django.urls import path, re_path, register_converter
 
 from supportpin.web.views import admin, auth, portal, support
 
 app_name = "web"
+
+
+class IdentifierConverter:
+    """The provider's ids (customer numbers, product ids): anything else is simply not found."""
+
+    regex = "[A-Za-z0-9_-]{1,64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(IdentifierConverter, "ident")
 
 urlpatterns = [
     path("", auth.home, name="home"),
@@ -32,10 +47,10 @@ urlpatterns = [
     path(
         "support/grants/<int:grant_id>/deactivate/", support.deactivate, name="support-deactivate"
     ),
-    path("support/customers/<str:number>/", support.customer, name="support-customer"),
-    path("support/products/<str:product_id>/", support.product, name="support-product"),
+    path("support/customers/<ident:number>/", support.customer, name="support-customer"),
+    path("support/products/<ident:product_id>/", support.product, name="support-product"),
     path(
-        "support/products/<str:product_id>/actions/",
+        "support/products/<ident:product_id>/actions/",
         support.product_action,
         name="support-product-action",
     ),

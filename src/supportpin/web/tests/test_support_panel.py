@@ -405,3 +405,18 @@ class PanelPersonalDataTests(PanelTestCase):
             with self.subTest(path):
                 self.assertNoPersonalData(self.page(path))
         self.assertNoPersonalData(self.enter_pin("000000", customer="C-2002"))
+
+
+class OddAddressTests(WebTestCase):
+    def test_it_answers_ids_with_odd_characters_as_not_found(self):
+        self.sign_in_staff()
+
+        for path in ("/support/products/%00/", "/support/customers/a%20b/", "/support/products/ü/"):
+            with self.subTest(path=path):
+                self.assertEqual(self.client.get(path).status_code, 404)
+
+    def test_it_shows_the_apps_own_not_found_page(self):
+        response = self.client.get("/no/such/page/")
+
+        self.assertEqual(response.status_code, 404)
+        self.assertContains(response, "Support-PIN", status_code=404)
