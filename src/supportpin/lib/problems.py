@@ -12,10 +12,6 @@ class Problem(Exception):
         super().__init__(self.detail)
 
 
-class Unauthorized(Problem):
-    status, code, title = 401, "unauthorized", "Authentication required"
-
-
 class InvalidCredentials(Problem):
     status, code, title = 401, "invalid_credentials", "Wrong username, password or code"
 
