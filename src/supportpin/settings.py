@@ -18,6 +18,13 @@ if not SECRET_KEY:
     SECRET_KEY = "supportpin-development-key-not-for-production"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+# Behind a load balancer that ends TLS: trust its X-Forwarded-Proto, so Django sees HTTPS
+# (secure cookies, CSRF origin checks). Only set this when the proxy always sends the header.
+if env.bool("SUPPORTPIN_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
