@@ -25,6 +25,7 @@ test: $(BIN)/supportpin
 lint: $(BIN)/supportpin
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	SECRET_KEY=lint-only-secret-key $(BIN)/mypy
 
 format: $(BIN)/supportpin
 	$(BIN)/ruff check --fix .

@@ -48,7 +48,7 @@ def access_product_for_supporter(
     """Return the product and the grant that reaches it; NotFound for missing and not-yours."""
     product = Product.objects.filter(pk=product_id).first()
     grant = may_access(supporter, product, now) if product is not None else None
-    if grant is None:
+    if product is None or grant is None:
         raise NotFound("No product with this id that you may access.")
     return product, grant
 
@@ -68,6 +68,6 @@ def access_customer_for_supporter(
     if not grants:
         raise NotFound("No customer with this number that you may access.")
     products = Product.objects.filter(customer_id=customer_number).order_by("id")
-    if all(g.basis == Basis.TICKET and g.ticket.scoped for g in grants):
+    if all(g.ticket is not None and g.ticket.scoped for g in grants):
         products = products.filter(tickets__in=[g.ticket_id for g in grants]).distinct()
     return list(products), grants[0]

@@ -59,7 +59,7 @@ def revoke_grant(*, customer: Customer, grant_id: int, now: datetime) -> None:
     """End a PIN grant on the customer's account by deactivating its PIN."""
     with transaction.atomic():
         grant = _locked_live_grant(Grant.objects.filter(customer=customer), grant_id, now)
-        if grant.basis == Basis.TICKET:
+        if grant.pin is None:
             raise TicketGrant("Close the ticket to end this supporter's access.")
         _end_pin(grant.pin, EndReason.REVOKED, now=now, by=_customer_actor(customer))
 
@@ -123,18 +123,19 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
             .filter(customer_id=customer_number, ended_at__isnull=True)
             .first()
         )
-        usable = live is not None and live.is_usable(now)
-        if usable:
+        if live is not None and not live.is_usable(now):
+            live = None
+        if live is not None:
             expected = derive_pin(live.seed, live.length)
         else:
             expected = derive_pin(DECOY_SEED, settings.SUPPORTPIN_PIN_LENGTH)
-        if usable and same(expected, digits):
+        if live is not None and same(expected, digits):
             redemption = _redeem(live, supporter, now)
             if redemption is not None:
                 return redemption
             # The right PIN, but another supporter holds it: same answer, not a guess.
         else:
-            _count_wrong_pin(supporter, customer_number, live if usable else None, now)
+            _count_wrong_pin(supporter, customer_number, live, now)
     # Raised after the commit, so the counted attempt (and any block) is kept.
     raise PinInvalid()
 
@@ -170,12 +171,12 @@ def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | No
     record(
         event=Event.PIN_REDEEMED,
         at=now,
-        actor_kind=ActorKind.SUPPORTER,
+        actor_kind=ActorKind(supporter.role),
         actor=supporter.display_name,
         customer=pin.customer_id,
         basis=Basis.PIN,
         grant_id=grant.pk,
-        detail={"until": grant.ends_at.isoformat()},
+        detail={"until": pin.expires_at.isoformat()},
     )
     return Redemption(grant=grant, created=True)
 
@@ -243,7 +244,7 @@ def end_grant(*, supporter: Staff, grant_id: int, now: datetime) -> None:
     """End the supporter's own PIN grant ("PIN deaktivieren")."""
     with transaction.atomic():
         grant = _locked_live_grant(Grant.objects.filter(supporter=supporter), grant_id, now)
-        if grant.basis == Basis.TICKET:
+        if grant.pin is None:
             raise TicketGrant("Release or close the ticket to end this access.")
         _end_pin(grant.pin, EndReason.DEACTIVATED, now=now, by=_staff_actor(supporter))
 

@@ -105,7 +105,7 @@ class Grant(models.Model):
             return False
         if self.basis == Basis.PIN:
             return now < self.ends_at
-        return self.ticket.grants_access(now)
+        return self.ticket is not None and self.ticket.grants_access(now)
 
 
 class PinAttempt(models.Model):

@@ -185,10 +185,9 @@ def sync_staff(
 ) -> StaffSync:
     """Create or update a staff account; a new one gets a TOTP secret, returned only once."""
     with transaction.atomic():
-        staff = Staff.objects.select_for_update().filter(username=username).first()
-        created = staff is None
-        if created:
-            staff = Staff(username=username, otp_secret=pyotp.random_base32(), created_at=now)
+        found = Staff.objects.select_for_update().filter(username=username).first()
+        created = found is None
+        staff = found or Staff(username=username, otp_secret=pyotp.random_base32(), created_at=now)
         was_active = staff.is_active
         staff.display_name = display_name
         staff.password = make_password(password)

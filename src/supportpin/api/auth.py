@@ -4,7 +4,7 @@ from ninja import Router, Status
 from supportpin.accounts.actions import sign_in, sign_out
 from supportpin.accounts.throttle import count_failed_sign_in, sign_in_blocked
 from supportpin.api.schemas import TokenIn, TokenOut
-from supportpin.api.security import any_signed_in
+from supportpin.api.security import any_signed_in, principal_of
 from supportpin.lib import clock
 from supportpin.lib.problems import InvalidCredentials, TooManySignIns
 
@@ -31,5 +31,7 @@ def create_token(request: HttpRequest, payload: TokenIn):
 @router.delete("/auth/token", response={204: None}, auth=any_signed_in)
 def delete_token(request: HttpRequest):
     """Sign out: the token is dead at once."""
-    sign_out(token=request.auth.token, now=clock.now())
+    token = principal_of(request).token
+    assert token is not None  # any_signed_in admits only token holders
+    sign_out(token=token, now=clock.now())
     return Status(204, None)

@@ -14,7 +14,7 @@ from supportpin.api.schemas import (
     StaffIn,
     StaffOut,
 )
-from supportpin.api.security import integration_only, integration_or_admin
+from supportpin.api.security import integration_only, integration_or_admin, principal_of
 from supportpin.audit.models import ActorKind
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound
@@ -87,10 +87,11 @@ def unlock_staff(request: HttpRequest, username: Path[Identifier]):
     staff = Staff.objects.filter(username=username).first()
     if staff is None:
         raise NotFound("No staff member with this username.")
-    principal = request.auth
+    principal = principal_of(request)
     if principal.staff is not None:
         kind, actor = ActorKind.ADMIN, principal.staff.display_name
     else:
+        assert principal.api_key is not None  # integration_or_admin admits nobody else
         kind, actor = ActorKind.INTEGRATION, principal.api_key.name
     unlock_supporter(staff=staff, actor_kind=kind, actor=actor, now=clock.now())
     return present.staff(staff)

@@ -40,7 +40,7 @@ def support_pin(pin: SupportPin) -> dict:
         "issued_at": pin.issued_at,
         "expires_at": pin.expires_at,
         "state": "redeemed" if pin.redeemed_by_id else "active",
-        "redeemed_by": pin.redeemed_by.display_name if pin.redeemed_by_id else None,
+        "redeemed_by": pin.redeemed_by.display_name if pin.redeemed_by else None,
     }
 
 
@@ -96,7 +96,7 @@ def ticket(t: Ticket, now: datetime, *, messages: list[Message] | None = None) -
         "subject": t.subject,
         "status": t.status_at(now),
         "locked": t.is_locked(now),
-        "assignee": t.assignee.display_name if t.assignee_id else None,
+        "assignee": t.assignee.display_name if t.assignee else None,
         "products": sorted(p.pk for p in t.products.all()),
         "follows": t.follows_id,
         "created_at": t.created_at,
@@ -110,11 +110,11 @@ def ticket(t: Ticket, now: datetime, *, messages: list[Message] | None = None) -
 
 
 def message(m: Message) -> dict:
-    supporter = m.author_role == "supporter"
+    staff = m.author_staff if m.author_role == "supporter" else None
     return {
         "id": m.pk,
         "author_role": m.author_role,
-        "author": m.author_staff.display_name if supporter else m.ticket.customer_id,
+        "author": staff.display_name if staff else m.ticket.customer_id,
         "body": m.body,
         "created_at": m.created_at,
     }

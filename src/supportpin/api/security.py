@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from supportpin.accounts.access import Principal, principal_for_bearer
+from supportpin.accounts.models import Customer, Staff
 from supportpin.lib import clock
 from supportpin.lib.problems import Forbidden
 
@@ -25,3 +26,22 @@ customer_only = Bearer("customer")
 staff_only = Bearer("supporter", "admin")
 integration_only = Bearer("integration")
 integration_or_admin = Bearer("integration", "admin")
+
+
+def principal_of(request: HttpRequest) -> Principal:
+    """The principal the bearer check put on the request."""
+    return request.auth  # type: ignore[attr-defined]
+
+
+def staff_of(request: HttpRequest) -> Staff:
+    """The signed-in supporter or admin (the endpoint's bearer check allows no one else)."""
+    staff = principal_of(request).staff
+    assert staff is not None
+    return staff
+
+
+def customer_of(request: HttpRequest) -> Customer:
+    """The signed-in customer (the endpoint's bearer check allows no one else)."""
+    customer = principal_of(request).customer
+    assert customer is not None
+    return customer

@@ -12,7 +12,7 @@ from supportpin.api.schemas import (
     ProductOut,
     RedemptionIn,
 )
-from supportpin.api.security import staff_only
+from supportpin.api.security import staff_of, staff_only
 from supportpin.lib import clock
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
 
@@ -23,7 +23,7 @@ router = Router(tags=["supporter"], auth=staff_only)
 def redeem(request: HttpRequest, payload: RedemptionIn):
     """Redeem a customer's Support-PIN; 200 with the same grant when I redeem it again."""
     redemption = redeem_pin(
-        supporter=request.auth.staff,
+        supporter=staff_of(request),
         customer_number=payload.customer,
         pin=payload.pin,
         now=clock.now(),
@@ -36,7 +36,7 @@ def list_grants(request: HttpRequest):
     """My active grants."""
     grants = (
         live_grants(clock.now())
-        .filter(supporter=request.auth.staff)
+        .filter(supporter=staff_of(request))
         .select_related("supporter")
         .order_by("-started_at")
     )
@@ -46,7 +46,7 @@ def list_grants(request: HttpRequest):
 @router.delete("/support/grants/{grant_id}", response={204: None})
 def delete_grant(request: HttpRequest, grant_id: int):
     """Deactivate the PIN behind my grant ("PIN deaktivieren"): my access ends at once."""
-    end_grant(supporter=request.auth.staff, grant_id=grant_id, now=clock.now())
+    end_grant(supporter=staff_of(request), grant_id=grant_id, now=clock.now())
     return Status(204, None)
 
 
@@ -54,7 +54,7 @@ def delete_grant(request: HttpRequest, grant_id: int):
 def list_products_of_customer(request: HttpRequest, number: Path[Identifier]):
     """The products of a customer whose grant I hold."""
     products = list_customer_products(
-        supporter=request.auth.staff, customer_number=number, now=clock.now()
+        supporter=staff_of(request), customer_number=number, now=clock.now()
     )
     return [present.product(p) for p in products]
 
@@ -62,7 +62,7 @@ def list_products_of_customer(request: HttpRequest, number: Path[Identifier]):
 @router.get("/support/products/{product_id}", response=ProductOut)
 def get_product(request: HttpRequest, product_id: Path[Identifier]):
     """One product I may access (written to the customer's access log)."""
-    product = read_product(supporter=request.auth.staff, product_id=product_id, now=clock.now())
+    product = read_product(supporter=staff_of(request), product_id=product_id, now=clock.now())
     return present.product(product)
 
 
@@ -70,6 +70,6 @@ def get_product(request: HttpRequest, product_id: Path[Identifier]):
 def post_product_action(request: HttpRequest, product_id: Path[Identifier], payload: ActionIn):
     """Ask the provider's backend to run an action (restart, stop, …) on a product I may access."""
     run_product_action(
-        supporter=request.auth.staff, product_id=product_id, action=payload.action, now=clock.now()
+        supporter=staff_of(request), product_id=product_id, action=payload.action, now=clock.now()
     )
     return Status(202, {"status": "accepted"})

@@ -7,7 +7,7 @@ from pydantic import Field
 from supportpin.api import present
 from supportpin.api.paging import PAGE_SIZE, next_link
 from supportpin.api.schemas import MessageIn, MessageOut, TicketDetailOut, TicketIn, TicketOut
-from supportpin.api.security import customer_only, staff_only
+from supportpin.api.security import customer_of, customer_only, staff_of, staff_only
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound
 from supportpin.tickets import actions
@@ -49,7 +49,7 @@ def _page(request: HttpRequest, response: HttpResponse, tickets, cursor: str | N
 
 
 def _own_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
-    ticket = Ticket.objects.filter(customer=request.auth.customer, pk=ticket_id).first()
+    ticket = Ticket.objects.filter(customer=customer_of(request), pk=ticket_id).first()
     if ticket is None:
         raise NotFound("No ticket with this id.")
     return ticket
@@ -59,7 +59,7 @@ def _own_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
 def open_ticket(request: HttpRequest, payload: TicketIn):
     """Open a ticket, optionally naming the products it is about (only those are reachable)."""
     ticket = actions.open_ticket(
-        customer=request.auth.customer,
+        customer=customer_of(request),
         subject=payload.subject,
         message=payload.message,
         product_ids=payload.products,
@@ -72,7 +72,7 @@ def open_ticket(request: HttpRequest, payload: TicketIn):
 @customer_router.get("/me/tickets", response=list[TicketOut])
 def list_my_tickets(request: HttpRequest, response: HttpResponse, query: Query[CursorQuery]):
     """My tickets, newest activity first."""
-    tickets = Ticket.objects.filter(customer=request.auth.customer)
+    tickets = Ticket.objects.filter(customer=customer_of(request))
     return _page(request, response, tickets, query.cursor)
 
 
@@ -86,7 +86,7 @@ def get_my_ticket(request: HttpRequest, ticket_id: int):
 def post_my_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
     """Write to my ticket; a closed ticket opens again."""
     message = actions.add_customer_message(
-        customer=request.auth.customer, ticket_id=ticket_id, body=payload.body, now=clock.now()
+        customer=customer_of(request), ticket_id=ticket_id, body=payload.body, now=clock.now()
     )
     return Status(201, present.message(message))
 
@@ -95,7 +95,7 @@ def post_my_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
 def close_my_ticket(request: HttpRequest, ticket_id: int):
     """Close my ticket: the supporter holding it loses access to my products."""
     ticket = actions.close_by_customer(
-        customer=request.auth.customer, ticket_id=ticket_id, now=clock.now()
+        customer=customer_of(request), ticket_id=ticket_id, now=clock.now()
     )
     return _summary(ticket)
 
@@ -104,7 +104,7 @@ def close_my_ticket(request: HttpRequest, ticket_id: int):
 def reopen_my_ticket(request: HttpRequest, ticket_id: int):
     """Reopen my closed ticket."""
     ticket = actions.reopen_by_customer(
-        customer=request.auth.customer, ticket_id=ticket_id, now=clock.now()
+        customer=customer_of(request), ticket_id=ticket_id, now=clock.now()
     )
     return _summary(ticket)
 
@@ -118,7 +118,7 @@ def list_queue(request: HttpRequest, response: HttpResponse, query: Query[QueueQ
     tickets = queue(
         now=clock.now(),
         status=TicketStatus(query.status) if query.status else None,
-        assignee=request.auth.staff if query.assignee == "me" else None,
+        assignee=staff_of(request) if query.assignee == "me" else None,
         unassigned=query.assignee == "none",
     )
     return _page(request, response, tickets, query.cursor)
@@ -136,16 +136,14 @@ def get_ticket(request: HttpRequest, ticket_id: int):
 @support_router.post("/support/tickets/{ticket_id}/claim", response=TicketOut)
 def claim(request: HttpRequest, ticket_id: int):
     """Take the ticket over: I may then reach the customer's (named) products."""
-    ticket = actions.claim_ticket(
-        supporter=request.auth.staff, ticket_id=ticket_id, now=clock.now()
-    )
+    ticket = actions.claim_ticket(supporter=staff_of(request), ticket_id=ticket_id, now=clock.now())
     return _summary(ticket)
 
 
 @support_router.post("/support/tickets/{ticket_id}/release", response=TicketOut)
 def release(request: HttpRequest, ticket_id: int):
     """Give the ticket back to the queue (assignee or admin)."""
-    ticket = actions.release_ticket(staff=request.auth.staff, ticket_id=ticket_id, now=clock.now())
+    ticket = actions.release_ticket(staff=staff_of(request), ticket_id=ticket_id, now=clock.now())
     return _summary(ticket)
 
 
@@ -153,7 +151,7 @@ def release(request: HttpRequest, ticket_id: int):
 def post_reply(request: HttpRequest, ticket_id: int, payload: MessageIn):
     """Answer the customer (assignee only)."""
     message = actions.reply(
-        supporter=request.auth.staff, ticket_id=ticket_id, body=payload.body, now=clock.now()
+        supporter=staff_of(request), ticket_id=ticket_id, body=payload.body, now=clock.now()
     )
     return Status(201, present.message(message))
 
@@ -162,7 +160,7 @@ def post_reply(request: HttpRequest, ticket_id: int, payload: MessageIn):
 def close(request: HttpRequest, ticket_id: int):
     """Close the ticket (assignee only); my access ends with it."""
     ticket = actions.close_by_supporter(
-        supporter=request.auth.staff, ticket_id=ticket_id, now=clock.now()
+        supporter=staff_of(request), ticket_id=ticket_id, now=clock.now()
     )
     return _summary(ticket)
 
@@ -171,6 +169,6 @@ def close(request: HttpRequest, ticket_id: int):
 def reopen(request: HttpRequest, ticket_id: int):
     """Reopen the ticket (assignee only); my access comes back."""
     ticket = actions.reopen_by_supporter(
-        supporter=request.auth.staff, ticket_id=ticket_id, now=clock.now()
+        supporter=staff_of(request), ticket_id=ticket_id, now=clock.now()
     )
     return _summary(ticket)

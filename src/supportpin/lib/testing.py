@@ -84,6 +84,16 @@ def make_staff(username: str, display_name: str, role: Role, *, now: datetime) -
 class SupportPinTestCase(TestCase):
     """Personas: customer, other_customer, supporter, other_supporter, admin; clock at START."""
 
+    customer: Customer
+    other_customer: Customer
+    product: Product
+    second_product: Product
+    other_product: Product
+    supporter: Staff
+    other_supporter: Staff
+    admin: Staff
+    api_key: str
+
     @classmethod
     def setUpTestData(cls):
         now = START
@@ -118,10 +128,12 @@ class SupportPinTestCase(TestCase):
     # --- requests -----------------------------------------------------------------------
 
     def call(self, method: str, path: str, *, token: str | None = None, body=None, raw=None):
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        kwargs = {"content_type": "application/json"} if data is not None else {}
-        return self.client.generic(method, f"/api/v1{path}", data=data or "", **kwargs, **headers)
+        content_type = "application/json" if data is not None else "application/octet-stream"
+        return self.client.generic(
+            method, f"/api/v1{path}", data=data or "", content_type=content_type, headers=headers
+        )
 
     def get(self, path: str, token: str | None = None):
         return self.call("GET", path, token=token)

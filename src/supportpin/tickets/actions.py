@@ -122,10 +122,11 @@ def claim_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
         # see its assignee and get ticket_claimed.
         ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
         _refuse_if_locked(ticket, now)
-        if ticket.assignee_id == supporter.pk:
+        holder = ticket.assignee
+        if holder == supporter:
             return ticket
-        if ticket.assignee_id is not None:
-            raise TicketClaimed(f"{ticket.assignee.display_name} holds this ticket.")
+        if holder is not None:
+            raise TicketClaimed(f"{holder.display_name} holds this ticket.")
         if ticket.status == Status.CLOSED:
             raise TicketClosed("Closed tickets cannot be claimed; the customer can reopen it.")
         ticket.assignee = supporter
@@ -147,14 +148,15 @@ def release_ticket(*, staff: Staff, ticket_id: int, now: datetime) -> Ticket:
     with transaction.atomic():
         ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
         _refuse_if_locked(ticket, now)
-        if ticket.assignee_id is None:
+        holder = ticket.assignee
+        if holder is None:
             return ticket
-        if ticket.assignee_id != staff.pk and not staff.is_admin:
+        if holder != staff and not staff.is_admin:
             raise NotAssignee()
         Grant.objects.filter(ticket=ticket, ended_at__isnull=True).update(
             ended_at=now, end_reason=EndReason.RELEASED
         )
-        held_by = ticket.assignee.display_name
+        held_by = holder.display_name
         ticket.assignee = None
         ticket.updated_at = now
         ticket.save(update_fields=["assignee", "updated_at"])
@@ -298,9 +300,10 @@ def _record_time(ticket: Ticket, *, closes: bool, locks: bool, to: list[str], no
             ),
             now=now,
         )
-        _audit(Event.TICKET_AUTO_CLOSED, ticket, ticket.closed_at, ActorKind.SYSTEM, "Support-PIN")
+        closed_at = ticket.last_message_at + autoclose_age()
+        _audit(Event.TICKET_AUTO_CLOSED, ticket, closed_at, ActorKind.SYSTEM, "Support-PIN")
     if locks:
-        _audit(Event.TICKET_LOCKED, ticket, ticket.locked_at, ActorKind.SYSTEM, "Support-PIN")
+        _audit(Event.TICKET_LOCKED, ticket, ticket.locks_at(), ActorKind.SYSTEM, "Support-PIN")
 
 
 def _queue_reminder(ticket: Ticket, now: datetime) -> None:
