@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from supportpin.access.actions import end_grants_of
 from supportpin.accounts.models import ApiKey, Customer, PersonalData, Role, Staff, Token
 from supportpin.lib.hashing import new_token, token_digest
-from supportpin.lib.problems import InvalidCredentials, OtpRequired
+from supportpin.lib.problems import InvalidCredentials, OtpRequired, OwnAccount, UsernameTaken
 
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_PASSWORD_HASH = make_password("supportpin-dummy-password")
@@ -79,8 +79,13 @@ def _customer_by_login(username: str) -> Customer | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def set_staff_active(*, staff: Staff, active: bool, now: datetime) -> None:
-    """Disable (tokens and PIN grants end at once) or re-enable a staff account."""
+def set_staff_active(*, staff: Staff, active: bool, now: datetime, by: Staff | None = None) -> None:
+    """Disable (tokens and PIN grants end at once) or re-enable a staff account.
+
+    `by` is the admin doing it; nobody disables their own account (and locks themselves out).
+    """
+    if by == staff and not active:
+        raise OwnAccount()
     with transaction.atomic():
         Staff.objects.filter(pk=staff.pk).update(is_active=active)
         if not active:
@@ -197,3 +202,21 @@ def sync_staff(
         if was_active != active:
             set_staff_active(staff=staff, active=active, now=now)
     return StaffSync(created=created, otp_secret=staff.otp_secret if created else None)
+
+
+def create_staff(
+    *, username: str, display_name: str, password: str, role: Role, email: str, now: datetime
+) -> StaffSync:
+    """Add a new staff account (an admin's form); an existing username is refused, not updated."""
+    with transaction.atomic():
+        if Staff.objects.select_for_update().filter(username=username).exists():
+            raise UsernameTaken()
+        return sync_staff(
+            username=username,
+            display_name=display_name,
+            password=password,
+            role=role,
+            active=True,
+            email=email,
+            now=now,
+        )

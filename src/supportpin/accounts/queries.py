@@ -3,8 +3,7 @@ from supportpin.accounts.models import PersonalData
 
 def customer_email(number: str) -> list[str]:
     """Return the customer's e-mail address as a recipient list (empty when there is none)."""
-    email = PersonalData.objects.filter(customer_id=number).values_list("email", flat=True).first()
-    return [email] if email else []
+    return customer_emails({number}).get(number, [])
 
 
 def customer_emails(numbers: set[str]) -> dict[str, list[str]]:

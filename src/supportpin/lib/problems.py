@@ -60,5 +60,13 @@ class TicketClosed(Problem):
     status, code, title = 409, "ticket_closed", "The ticket is closed"
 
 
+class UsernameTaken(Problem):
+    status, code, title = 409, "username_taken", "A staff member with this username exists"
+
+
+class OwnAccount(Problem):
+    status, code, title = 409, "own_account", "You cannot disable your own account"
+
+
 class Invalid(Problem):
     status, code, title = 422, "invalid", "Invalid input"

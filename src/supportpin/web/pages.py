@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from supportpin.lib import clock
 from supportpin.lib.problems import Problem
 from supportpin.tickets.models import Status, Ticket
+from supportpin.tickets.queries import ticket_page
 
 
 def not_found(request):
@@ -34,6 +35,7 @@ def problem_text(problem: Problem) -> str:
         "ticket_grant": _("This access comes from a ticket. Close the ticket to end it."),
         "not_found": _("This no longer exists or you may not see it."),
         "invalid": _("Please check your input."),
+        "own_account": _("You cannot disable your own account."),
     }
     return texts.get(problem.code, problem.detail)
 
@@ -59,3 +61,11 @@ def ticket_context(ticket: Ticket, form) -> dict:
 def page_not_found(request, exception=None):
     """Django's 404 handler: the app's own page, in the user's language."""
     return not_found(request)
+
+
+def ticket_page_for(request, tickets, *, size: int) -> tuple[list[Ticket], str | None]:
+    """One page of tickets at the `cursor` parameter; an unknown cursor shows the first page."""
+    try:
+        return ticket_page(tickets, cursor=request.GET.get("cursor"), size=size)
+    except Problem:
+        return ticket_page(tickets, cursor=None, size=size)

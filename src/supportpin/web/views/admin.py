@@ -7,12 +7,14 @@ from django.views.decorators.http import require_POST
 
 from supportpin.access.actions import unlock_supporter
 from supportpin.access.models import PinAttempt
-from supportpin.accounts.actions import set_staff_active, sync_staff
+from supportpin.accounts.actions import create_staff, set_staff_active
 from supportpin.accounts.models import Role, Staff
 from supportpin.audit.models import ActorKind, AuditEntry, Event
 from supportpin.audit.verify import verify_chain
 from supportpin.lib import clock
+from supportpin.lib.problems import OwnAccount, UsernameTaken
 from supportpin.web.forms import StaffCreateForm
+from supportpin.web.pages import show_problem
 from supportpin.web.session import admin_required
 
 
@@ -21,18 +23,18 @@ def staff_list(request):
     form = StaffCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if Staff.objects.filter(username=data["username"]).exists():
-            form.add_error("username", _("This username is taken."))
-        else:
-            sync_staff(
+        try:
+            create_staff(
                 username=data["username"],
                 display_name=data["display_name"],
                 password=data["password"],
                 role=Role(data["role"]),
-                active=True,
                 email=data["email"],
                 now=clock.now(),
             )
+        except UsernameTaken:
+            form.add_error("username", _("This username is taken."))
+        else:
             messages.success(
                 request,
                 _("%(name)s can sign in now and sets up their authenticator at first sign-in.")
@@ -58,11 +60,13 @@ def staff_change(request, staff_id: int, change: str):
             staff=staff, actor_kind=ActorKind.ADMIN, actor=request.staff.display_name, now=now
         )
         messages.success(request, _("%(name)s is unlocked.") % {"name": staff.display_name})
-    elif staff.pk == request.staff.pk:
-        messages.error(request, _("You cannot disable your own account."))
     else:
-        set_staff_active(staff=staff, active=change == "enable", now=now)
-        messages.success(request, _("Saved."))
+        try:
+            set_staff_active(staff=staff, active=change == "enable", now=now, by=request.staff)
+        except OwnAccount as problem:
+            show_problem(request, problem)
+        else:
+            messages.success(request, _("Saved."))
     return redirect("web:staff-admin")
 
 
