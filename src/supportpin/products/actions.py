@@ -34,25 +34,16 @@ def sync_product(
         raise Invalid(
             "Unknown customer.", errors=[{"field": "customer", "message": "unknown customer"}]
         )
+    fields = {
+        "customer_id": customer_number,
+        "type": type,
+        "name": name,
+        "status": status,
+        "details": details,
+        "updated_at": now,
+    }
     _, created = Product.objects.update_or_create(
-        pk=product_id,
-        defaults={
-            "customer_id": customer_number,
-            "type": type,
-            "name": name,
-            "status": status,
-            "details": details,
-            "updated_at": now,
-        },
-        create_defaults={
-            "customer_id": customer_number,
-            "type": type,
-            "name": name,
-            "status": status,
-            "details": details,
-            "created_at": now,
-            "updated_at": now,
-        },
+        pk=product_id, defaults=fields, create_defaults=fields | {"created_at": now}
     )
     return created
 

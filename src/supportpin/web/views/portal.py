@@ -14,9 +14,14 @@ from supportpin.lib.problems import Problem
 from supportpin.products.models import Product
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Ticket
-from supportpin.tickets.queries import ticket_page
 from supportpin.web.forms import MessageForm, TicketForm
-from supportpin.web.pages import cursor_param, not_found, show_problem, ticket_context
+from supportpin.web.pages import (
+    cursor_param,
+    not_found,
+    show_problem,
+    ticket_context,
+    ticket_page_for,
+)
 from supportpin.web.session import customer_required
 
 PAGE_SIZE = 25
@@ -92,10 +97,7 @@ def access_log(request):
 @customer_required
 def tickets(request):
     own = Ticket.objects.filter(customer=request.customer)
-    try:
-        page, next_cursor = ticket_page(own, cursor=request.GET.get("cursor"), size=PAGE_SIZE)
-    except Problem:  # an unknown cursor: start at the first page
-        page, next_cursor = ticket_page(own, cursor=None, size=PAGE_SIZE)
+    page, next_cursor = ticket_page_for(request, own, size=PAGE_SIZE)
     context = {"tickets": page, "next_cursor": next_cursor}
     return render(request, "web/portal/tickets.html", context)
 

@@ -13,9 +13,15 @@ from supportpin.lib.problems import Problem
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Status, Ticket
-from supportpin.tickets.queries import queue, ticket_page
+from supportpin.tickets.queries import queue
 from supportpin.web.forms import MessageForm, RedeemForm
-from supportpin.web.pages import not_found, problem_text, show_problem, ticket_context
+from supportpin.web.pages import (
+    not_found,
+    problem_text,
+    show_problem,
+    ticket_context,
+    ticket_page_for,
+)
 from supportpin.web.session import background_refresh, staff_required
 
 PAGE_SIZE = 25
@@ -127,12 +133,7 @@ def tickets(request):
         assignee=request.staff if mine else None,
         unassigned=unclaimed,
     )
-    try:
-        page, next_cursor = ticket_page(
-            tickets_now, cursor=request.GET.get("cursor"), size=PAGE_SIZE
-        )
-    except Problem:
-        page, next_cursor = ticket_page(tickets_now, cursor=None, size=PAGE_SIZE)
+    page, next_cursor = ticket_page_for(request, tickets_now, size=PAGE_SIZE)
     context = {"tickets": page, "next_cursor": next_cursor, "view": view, "views": QUEUE_VIEWS}
     return render(request, "web/support/tickets.html", context)
 
