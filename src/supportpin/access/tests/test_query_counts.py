@@ -58,13 +58,14 @@ class QueryCountTests(SupportPinTestCase):
         self.assertEqual(len(response.json()), 7)
 
     def test_it_redeems_a_pin_in_a_fixed_number_of_queries(self):
-        # token, sp, staff+PIN locks, PIN update, grant insert, e-mail addr, outbox, audit(3), rel
-        with self.assertNumQueries(12):
+        # token, sp, staff+customer+PIN locks, PIN update, grant insert, e-mail addr, outbox,
+        # audit(3), rel
+        with self.assertNumQueries(13):
             response = self.redeem_now()
         self.assertEqual(response.status_code, 201)
 
-        # token, sp, staff lock, PIN lock (with grant), rel, grant's supporter (lazy)
-        with self.assertNumQueries(6):
+        # token, sp, staff lock, customer lock, PIN lock (with grant), rel, grant's supporter (lazy)
+        with self.assertNumQueries(7):
             response = self.redeem_now()
         self.assertEqual(response.status_code, 200)
 
