@@ -97,6 +97,29 @@ class PinLockOrderTests(ConcurrencyTestCase):
         decision = self.request("GET", "/decisions?supporter=sup00&product=gs-1", self.api_key)
         self.assertEqual(decision.json()["allowed"], False)
 
+    def test_it_answers_a_supporter_ending_their_grant_while_the_customer_rotates(self):
+        trials = []
+        for _ in range(TRIALS):
+            pin = rotate_pin(customer=self.customer, now=self.now).pin
+            grant_id = self.redeem(pin).json()["id"]
+            ending, rotation = in_parallel(
+                lambda send: send(),
+                [
+                    partial(
+                        self.request, "DELETE", f"/support/grants/{grant_id}", self.supporter_token
+                    ),
+                    partial(self.request, "POST", "/me/support-pin/rotate", self.customer_token),
+                ],
+            )
+            trials.append((grant_id, ending, rotation))
+
+        self.assertNoServerErrors(trials)
+        for grant_id, ending, rotation in trials:
+            # Whoever comes second finds the grant already ended: 404, or the new PIN.
+            self.assertIn(ending.status_code, (204, 404), ending.content)
+            self.assertEqual(rotation.status_code, 200, rotation.content)
+            self.assertIsNotNone(Grant.objects.get(pk=grant_id).ended_at)
+
 
 class BlockedSupporterTests(ConcurrencyTestCase):
     def test_it_refuses_a_blocked_supporter_without_waiting_for_their_row(self):
