@@ -1,5 +1,6 @@
-"""Redemptions racing the customer's "Support" panel and rotation over HTTP: every path takes
-its row locks in one order, so PostgreSQL never breaks a deadlock with a 500 (PostgreSQL only)."""
+"""The PIN paths racing each other over HTTP: every path takes its row locks in one order
+(docs/architecture.md, "Lock order"), so PostgreSQL never breaks a deadlock with a 500, and a
+blocked supporter waits for no lock (PostgreSQL only)."""
 
 import json
 import threading
@@ -146,7 +147,7 @@ class BlockedSupporterTests(ConcurrencyTestCase):
         with connection.cursor() as cursor:
             # Waiting for the row would fail after a second instead of hanging the test.
             cursor.execute("SET lock_timeout = '1s'")
-        self.addCleanup(lambda: connection.close())
+        self.addCleanup(connection.close)
 
         with time_machine.travel(self.now + timedelta(minutes=1), tick=False):
             response = Client(raise_request_exception=False).post(
