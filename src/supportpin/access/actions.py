@@ -58,21 +58,29 @@ def rotate_pin(*, customer: Customer, now: datetime) -> SupportPin:
 def revoke_grant(*, customer: Customer, grant_id: int, now: datetime) -> None:
     """End a PIN grant on the customer's account by deactivating its PIN."""
     with transaction.atomic():
-        grant = _locked_live_grant(Grant.objects.filter(customer=customer), grant_id, now)
-        if grant.pin is None:
+        grant = _live_grant(Grant.objects.filter(customer=customer), grant_id, now)
+        if grant.pin_id is None:
             raise TicketGrant("Close the ticket to end this supporter's access.")
-        _end_pin(grant.pin, EndReason.REVOKED, now=now, by=_customer_actor(customer))
+        pin = _locked_pin_of_grant(grant.pin_id)
+        _end_pin(pin, EndReason.REVOKED, now=now, by=_customer_actor(customer))
 
 
 def _locked_live_pin(customer: Customer) -> SupportPin | None:
     # Locking the customer row serialises issue and rotation for one customer, so two tabs
     # opening "Support" at once get the same PIN instead of tripping the one-live-PIN index.
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    # no_key: a redemption's grant INSERT takes a KEY SHARE lock on this row for its foreign
+    # key, which FOR UPDATE would block; FOR NO KEY UPDATE still excludes the other tab.
+    _lock_customer(customer.pk)
+    # Then the PIN, as every path does (customer before PIN, "Lock order").
     return (
-        SupportPin.objects.select_for_update()
+        SupportPin.objects.select_for_update(no_key=True)
         .filter(customer=customer, ended_at__isnull=True)
         .first()
     )
+
+
+def _lock_customer(customer_number: str) -> None:
+    Customer.objects.select_for_update(no_key=True).filter(pk=customer_number).first()
 
 
 def _issue_pin(customer: Customer, now: datetime) -> SupportPin:
@@ -110,15 +118,21 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
     that is not the customer's live PIN, with one answer for every kind of wrong.
     """
     digits = normalize_pin(pin)
+    # The caller's fresh read of the supporter settles a known block without any lock, so a
+    # blocked supporter's retries queue behind nobody and hold up nobody.
+    _refuse_if_blocked(supporter)
     with transaction.atomic():
         # The supporter's row is the lock for their guessing counter: parallel wrong guesses
-        # queue here, each sees the ones before it, and none escapes the limit.
-        supporter = Staff.objects.select_for_update().get(pk=supporter.pk)
-        if supporter.blocked_at is not None:
-            raise TooManyAttempts("An admin must unlock you before you can redeem PINs again.")
+        # queue here, each sees the ones before it, and none escapes the limit. no_key: it
+        # only serialises, and must not block the KEY SHARE locks of rows that refer to it.
+        supporter = Staff.objects.select_for_update(no_key=True).get(pk=supporter.pk)
+        _refuse_if_blocked(supporter)
+        # The customer before the PIN, as the customer's own requests take them; a customer
+        # number that does not exist locks nothing and costs the same query.
+        _lock_customer(customer_number)
         live = (
             # of=("self",): PostgreSQL cannot lock the nullable side of the grant join.
-            SupportPin.objects.select_for_update(of=("self",))
+            SupportPin.objects.select_for_update(of=("self",), no_key=True)
             .select_related("grant")
             .filter(customer_id=customer_number, ended_at__isnull=True)
             .first()
@@ -138,6 +152,11 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
             _count_wrong_pin(supporter, customer_number, live, now)
     # Raised after the commit, so the counted attempt (and any block) is kept.
     raise PinInvalid()
+
+
+def _refuse_if_blocked(supporter: Staff) -> None:
+    if supporter.blocked_at is not None:
+        raise TooManyAttempts("An admin must unlock you before you can redeem PINs again.")
 
 
 def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | None:
@@ -243,10 +262,11 @@ def _block(supporter: Staff, wrong: int, now: datetime) -> None:
 def end_grant(*, supporter: Staff, grant_id: int, now: datetime) -> None:
     """End the supporter's own PIN grant ("PIN deaktivieren")."""
     with transaction.atomic():
-        grant = _locked_live_grant(Grant.objects.filter(supporter=supporter), grant_id, now)
-        if grant.pin is None:
+        grant = _live_grant(Grant.objects.filter(supporter=supporter), grant_id, now)
+        if grant.pin_id is None:
             raise TicketGrant("Release or close the ticket to end this access.")
-        _end_pin(grant.pin, EndReason.DEACTIVATED, now=now, by=_staff_actor(supporter))
+        pin = _locked_pin_of_grant(grant.pin_id)
+        _end_pin(pin, EndReason.DEACTIVATED, now=now, by=_staff_actor(supporter))
 
 
 def unlock_supporter(*, staff: Staff, actor_kind: ActorKind, actor: str, now: datetime) -> None:
@@ -268,7 +288,8 @@ def unlock_supporter(*, staff: Staff, actor_kind: ActorKind, actor: str, now: da
 def end_grants_of(*, supporter: Staff, now: datetime) -> None:
     """End every PIN grant a supporter holds (their account was disabled)."""
     with transaction.atomic():
-        pins = SupportPin.objects.select_for_update().filter(
+        # The PINs, then (in _end_pin) their grants: the order of every PIN path.
+        pins = SupportPin.objects.select_for_update(no_key=True).filter(
             redeemed_by=supporter, ended_at__isnull=True, expires_at__gt=now
         )
         for pin in pins:
@@ -280,7 +301,7 @@ def expire_due_pins(*, now: datetime, limit: int = 500) -> int:
     with transaction.atomic():
         # skip_locked: several workers split the due PINs instead of ending one twice.
         due = list(
-            SupportPin.objects.select_for_update(skip_locked=True, of=("self",))
+            SupportPin.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
             .select_related("grant")
             .filter(ended_at__isnull=True, expires_at__lte=now)
             .order_by("expires_at")[:limit]
@@ -293,16 +314,26 @@ def expire_due_pins(*, now: datetime, limit: int = 500) -> int:
 # --- shared --------------------------------------------------------------------------------
 
 
-def _locked_live_grant(grants, grant_id: int, now: datetime) -> Grant:
-    grant = (
-        grants.select_for_update(of=("self",))
-        .select_related("pin", "ticket")
-        .filter(pk=grant_id, ended_at__isnull=True)
-        .first()
-    )
+def _live_grant(grants, grant_id: int, now: datetime) -> Grant:
+    # Unlocked: a PIN grant ends only through its PIN, which is locked first ("Lock order").
+    grant = grants.select_related("ticket").filter(pk=grant_id, ended_at__isnull=True).first()
     if grant is None or not grant.is_live(now):
         raise NotFound("No active grant with this id.")
     return grant
+
+
+def _locked_pin_of_grant(pin_id: int) -> SupportPin:
+    """Lock and return the live PIN `pin_id` of a grant; raise NotFound once it has ended."""
+    # The PIN before its grant, as rotation and redemption take them ("Lock order"); a PIN
+    # grant ends only with its PIN, so a PIN still live under the lock means a live grant.
+    pin = (
+        SupportPin.objects.select_for_update(no_key=True)
+        .filter(pk=pin_id, ended_at__isnull=True)
+        .first()
+    )
+    if pin is None:
+        raise NotFound("No active grant with this id.")
+    return pin
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,11 @@ def decide(*, supporter: Staff | None, product: Product | None, now: datetime) -
     """Answer a panel's question "may this supporter open this product?"; log a yes."""
     if supporter is None or product is None:
         return None
-    with transaction.atomic():
-        grant = may_access(supporter, product, now)
-        if grant is not None:
+    # Decided before any transaction: a deny writes nothing, so it must not take the write
+    # lock (SQLite's IMMEDIATE transactions take it at BEGIN) that panels' polling would queue on.
+    grant = may_access(supporter, product, now)
+    if grant is not None:
+        with transaction.atomic():
             _audit_access(
                 Event.ACCESS_DECIDED,
                 supporter,

@@ -1,4 +1,8 @@
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from supportpin.access.access import may_access
+from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib import clock
 from supportpin.lib.testing import SupportPinTestCase, make_product
 
@@ -58,13 +62,14 @@ class QueryCountTests(SupportPinTestCase):
         self.assertEqual(len(response.json()), 7)
 
     def test_it_redeems_a_pin_in_a_fixed_number_of_queries(self):
-        # token, sp, staff+PIN locks, PIN update, grant insert, e-mail addr, outbox, audit(3), rel
-        with self.assertNumQueries(12):
+        # token, sp, staff+customer+PIN locks, PIN update, grant insert, e-mail addr, outbox,
+        # audit(3), rel
+        with self.assertNumQueries(13):
             response = self.redeem_now()
         self.assertEqual(response.status_code, 201)
 
-        # token, sp, staff lock, PIN lock (with grant), rel, grant's supporter (lazy)
-        with self.assertNumQueries(6):
+        # token, sp, staff lock, customer lock, PIN lock (with grant), rel, grant's supporter (lazy)
+        with self.assertNumQueries(7):
             response = self.redeem_now()
         self.assertEqual(response.status_code, 200)
 
@@ -77,7 +82,34 @@ class QueryCountTests(SupportPinTestCase):
             response = self.get(path, self.api_key)
         self.assertTrue(response.json()["allowed"])
 
-        # API key, supporter, product, sp, grant (none), rel
-        with self.assertNumQueries(6):
+        # API key, supporter, product, grant (none): a deny opens no transaction
+        with self.assertNumQueries(4):
             response = self.get("/decisions?supporter=olga&product=gs-1", self.api_key)
         self.assertFalse(response.json()["allowed"])
+
+
+class DecisionTransactionTests(SupportPinTestCase):
+    def decide(self, supporter: str):
+        with CaptureQueriesContext(connection) as queries:
+            response = self.get(f"/decisions?supporter={supporter}&product=gs-1", self.api_key)
+        # Inside a test's transaction an action's transaction shows as a SAVEPOINT; in
+        # production it is a BEGIN, which on SQLite (IMMEDIATE) takes the database's write lock.
+        opened = [q["sql"] for q in queries if q["sql"].startswith(("SAVEPOINT", "BEGIN"))]
+        return response.json()["allowed"], opened
+
+    def test_it_denies_a_decision_without_opening_a_write_transaction(self):
+        entries = AuditEntry.objects.count()
+
+        allowed, opened = self.decide("olga")
+
+        self.assertEqual((allowed, opened), (False, []))
+        self.assertEqual(AuditEntry.objects.count(), entries)
+
+    def test_it_writes_an_allowed_decision_to_the_audit_log_in_a_transaction(self):
+        self.redeem(self.current_pin())
+
+        allowed, opened = self.decide("sam")
+
+        self.assertTrue(allowed)
+        self.assertEqual(len(opened), 1)
+        self.assertEqual(AuditEntry.objects.latest("seq").event, Event.ACCESS_DECIDED)
