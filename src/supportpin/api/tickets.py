@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from supportpin.access.actions import claim_ticket, release_ticket
 from supportpin.api import present
 from supportpin.api.paging import PAGE_SIZE, next_link
 from supportpin.api.schemas import MessageIn, MessageOut, TicketDetailOut, TicketIn, TicketOut
@@ -136,14 +137,14 @@ def get_ticket(request: HttpRequest, ticket_id: int):
 @support_router.post("/support/tickets/{ticket_id}/claim", response=TicketOut)
 def claim(request: HttpRequest, ticket_id: int):
     """Take the ticket over: I may then reach the customer's (named) products."""
-    ticket = actions.claim_ticket(supporter=staff_of(request), ticket_id=ticket_id, now=clock.now())
+    ticket = claim_ticket(supporter=staff_of(request), ticket_id=ticket_id, now=clock.now())
     return _summary(ticket)
 
 
 @support_router.post("/support/tickets/{ticket_id}/release", response=TicketOut)
 def release(request: HttpRequest, ticket_id: int):
     """Give the ticket back to the queue (assignee or admin)."""
-    ticket = actions.release_ticket(staff=staff_of(request), ticket_id=ticket_id, now=clock.now())
+    ticket = release_ticket(staff=staff_of(request), ticket_id=ticket_id, now=clock.now())
     return _summary(ticket)
 
 

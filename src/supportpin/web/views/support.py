@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportpin.access.access import live_grants
-from supportpin.access.actions import end_grant, redeem_pin
+from supportpin.access.actions import claim_ticket, end_grant, redeem_pin, release_ticket
 from supportpin.lib import clock
 from supportpin.lib.problems import Problem
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
@@ -162,10 +162,10 @@ def ticket(request, ticket_id: int):
 
 
 TICKET_CHANGES = {
-    "claim": lambda staff, ticket_id, now: ticket_actions.claim_ticket(
+    "claim": lambda staff, ticket_id, now: claim_ticket(
         supporter=staff, ticket_id=ticket_id, now=now
     ),
-    "release": lambda staff, ticket_id, now: ticket_actions.release_ticket(
+    "release": lambda staff, ticket_id, now: release_ticket(
         staff=staff, ticket_id=ticket_id, now=now
     ),
     "close": lambda staff, ticket_id, now: ticket_actions.close_by_supporter(
