@@ -168,7 +168,7 @@ def close(request: HttpRequest, ticket_id: int):
 
 @support_router.post("/support/tickets/{ticket_id}/reopen", response=TicketOut)
 def reopen(request: HttpRequest, ticket_id: int):
-    """Reopen the ticket (assignee only); my access comes back."""
+    """Reopen the ticket (assignee only; not one the customer closed); my access comes back."""
     ticket = actions.reopen_by_supporter(
         supporter=staff_of(request), ticket_id=ticket_id, now=clock.now()
     )

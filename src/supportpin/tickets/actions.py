@@ -16,6 +16,7 @@ from supportpin.lib.problems import (
     NotFound,
     TicketClaimed,
     TicketClosed,
+    TicketClosedByCustomer,
     TicketLocked,
 )
 from supportpin.notify.actions import queue_email
@@ -208,10 +209,14 @@ def close_by_supporter(*, supporter: Staff, ticket_id: int, now: datetime) -> Ti
 
 
 def reopen_by_supporter(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
-    """The assignee reopens the ticket and gets their access back."""
+    """The assignee reopens the ticket, unless the customer closed it (only they reopen that)."""
     with transaction.atomic():
         ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
         _refuse_unless_assignee(ticket, supporter, now)
+        if ticket.closed_by_customer():
+            # The customer's close is how they end the assignee's access; a reopen by the
+            # assignee would give it back without their consent.
+            raise TicketClosedByCustomer("The customer closed this ticket; only they reopen it.")
         _reopen(ticket, now, *_staff_actor(supporter))
     return ticket
 

@@ -120,6 +120,10 @@ class Ticket(models.Model):
             return Status.CLOSED
         return Status(self.status)
 
+    def closed_by_customer(self) -> bool:
+        """Return whether the customer closed the ticket: then only the customer reopens it."""
+        return self.status == Status.CLOSED and self.close_reason == CloseReason.CUSTOMER
+
     def is_live(self, now: datetime) -> bool:
         """Return whether the ticket is neither closed nor locked at `now`."""
         return self.status_at(now) != Status.CLOSED and not self.is_locked(now)

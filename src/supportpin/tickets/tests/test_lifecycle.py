@@ -250,17 +250,32 @@ class TicketLifecycleTests(TicketTestCase):
         self.assertEqual(reopened.json()["assignee"], "Sam S.")
         self.assertReaches(self.supporter)
 
-    def test_it_lets_the_assignee_reopen_a_ticket_the_customer_closed(self):
+    def test_it_refuses_the_assignee_a_reopen_of_a_ticket_the_customer_closed(self):
         ticket = self.open_ticket()
         self.claim(ticket["id"])
         self.customer_post(ticket["id"], "close")
+
+        refused = self.staff_post(self.supporter, ticket["id"], "reopen")
+
+        self.assertProblem(refused, 409, "ticket_closed_by_customer")
+        self.assertEqual(self.customer_view(ticket["id"])["status"], "closed")
+        self.assertReachesNothing(self.supporter)
+        self.assertEqual(self.get("/me/grants", self.token_for(self.customer)).json(), [])
+
+        self.customer_post(ticket["id"], "reopen")
+
+        self.assertReaches(self.supporter)
+
+    def test_it_lets_the_assignee_reopen_a_ticket_they_closed(self):
+        ticket = self.open_ticket()
+        self.claim(ticket["id"])
+        self.staff_post(self.supporter, ticket["id"], "close")
 
         reopened = self.staff_post(self.supporter, ticket["id"], "reopen")
 
         self.assertEqual(reopened.status_code, 200, reopened.content)
         self.assertEqual(reopened.json()["status"], "open")
         self.assertReaches(self.supporter)
-        self.assertEqual(self.customer_view(ticket["id"])["status"], "open")
 
 
 class TicketTimeTests(TicketTestCase):
@@ -295,6 +310,18 @@ class TicketTimeTests(TicketTestCase):
         self.write(ticket["id"])
 
         self.assertEqual(self.customer_view(ticket["id"])["status"], "open")
+        self.assertReaches(self.supporter)
+
+    def test_it_lets_the_assignee_reopen_an_auto_closed_ticket(self):
+        ticket = self.open_ticket()
+        self.claim(ticket["id"])
+        self.answer(ticket["id"])
+        self.travel_to(START + 15 * DAY)
+
+        reopened = self.staff_post(self.supporter, ticket["id"], "reopen")
+
+        self.assertEqual(reopened.status_code, 200, reopened.content)
+        self.assertEqual(reopened.json()["status"], "open")
         self.assertReaches(self.supporter)
 
     def test_it_never_auto_closes_a_ticket_waiting_for_support(self):

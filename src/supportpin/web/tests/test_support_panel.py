@@ -366,6 +366,22 @@ class PanelTicketTests(PanelTestCase):
         claimed = self.change("claim")
         self.assertTrue(any("closed" in m for m in self.messages_of(claimed)))
 
+    def test_it_offers_no_reopen_on_a_ticket_the_customer_closed_and_words_the_refusal(self):
+        self.change("claim")
+        self.post(f"/me/tickets/{self.ticket}/close", token=self.token_for(self.customer))
+
+        page = self.page(self.path)
+
+        self.assertContains(page, "the customer closed this ticket")
+        self.assertNotContains(page, f"{self.path}reopen/")
+        refused = self.change("reopen")
+        self.assertIn(
+            "The customer closed this ticket, so only the customer can reopen it.",
+            self.messages_of(refused),
+        )
+        self.assertEqual(Ticket.objects.get(pk=self.ticket).status, "closed")
+        self.page("/support/products/gs-1/", status=404)
+
     def test_it_shows_a_locked_ticket_read_only(self):
         self.change("claim")
         self.travel_to(START + timedelta(days=30))
