@@ -2,12 +2,17 @@
 
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from supportpin.accounts.models import Customer, Staff
 from supportpin.lib.testing import START, SupportPinTestCase, personal_markers
 from supportpin.notify.models import Kind, OutboxMessage
 
 CUSTOMER_MAIL = personal_markers("C-1001")["email"]
 SECOND = timedelta(seconds=1)
+# Every query that reads a ticket row selects its subject.
+TICKET_READ = '"tickets_ticket"."subject"'
 DAY = timedelta(days=1)
 
 
@@ -276,6 +281,28 @@ class TicketLifecycleTests(TicketTestCase):
         self.assertEqual(reopened.status_code, 200, reopened.content)
         self.assertEqual(reopened.json()["status"], "open")
         self.assertReaches(self.supporter)
+
+
+class TicketReadTests(TicketTestCase):
+    def test_it_loads_the_ticket_once_for_each_ticket_endpoint(self):
+        ticket = self.open_ticket()
+        self.claim(ticket["id"])
+        self.answer(ticket["id"])
+        staff_token, customer_token = self.token_for(self.supporter), self.token_for(self.customer)
+        tid = ticket["id"]
+        requests = {
+            "supporter's view": lambda: self.get(f"/support/tickets/{tid}", staff_token),
+            "customer's view": lambda: self.get(f"/me/tickets/{tid}", customer_token),
+            "close": lambda: self.post(f"/support/tickets/{tid}/close", token=staff_token),
+            "customer reopen": lambda: self.post(f"/me/tickets/{tid}/reopen", token=customer_token),
+        }
+        for name, request in requests.items():
+            with self.subTest(name), CaptureQueriesContext(connection) as queries:
+                response = request()
+                self.assertEqual(response.status_code, 200, response.content)
+                ticket_reads = [q for q in queries.captured_queries if TICKET_READ in q["sql"]]
+                self.assertEqual(len(ticket_reads), 1, ticket_reads)
+                self.assertEqual(response.json()["id"], tid)
 
 
 class TicketTimeTests(TicketTestCase):
