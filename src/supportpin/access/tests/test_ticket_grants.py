@@ -26,6 +26,8 @@ class TicketGrantTests(TicketTestCase, WebTestCase):
         self.claim(ticket["id"])
         self.assertEqual([g["basis"] for g in self.grants_seen_by_customer()], ["ticket"])
         self.assertTrue(self.decision()["allowed"])
+        supporter_token = self.token_for(self.supporter)
+        self.assertEqual(len(self.get("/support/grants", supporter_token).json()), 1)
 
         disabled = self.put(
             "/staff/sam",
@@ -36,6 +38,7 @@ class TicketGrantTests(TicketTestCase, WebTestCase):
         self.assertEqual(disabled.status_code, 200, disabled.content)
         self.assertFalse(self.decision()["allowed"])
         self.assertEqual(self.grants_seen_by_customer(), [])
+        self.assertEqual(self.get("/support/grants", supporter_token).status_code, 401)
         self.sign_in_customer()
         self.assertNotContains(self.page("/portal/support/"), "Sam S.")
 
