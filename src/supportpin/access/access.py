@@ -2,34 +2,34 @@
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from supportpin.access.models import Basis, Grant
 from supportpin.accounts.models import Staff
 from supportpin.lib.problems import NotFound
 from supportpin.products.models import Product
-from supportpin.tickets.models import Status, Ticket, autoclose_age, lock_age
+from supportpin.tickets.models import Ticket, live_q
 
 
 def live_grants(at: datetime) -> QuerySet[Grant]:
-    """Return the grants alive at `at`.
+    """Return the grants alive at `at`: the one place that knows when a grant is alive.
 
-    A PIN grant lives until its PIN's end; a ticket grant while its ticket is neither closed
-    (by anyone, or by 14 days of silence after an answer) nor locked (30 days after creation).
-    Both are computed from timestamps here, so no worker has to run for them to hold.
+    No grant of a disabled supporter lives. A PIN grant lives until its PIN's end; a ticket
+    grant while its supporter holds the ticket and the ticket is neither closed (by anyone,
+    or by 14 days of silence after an answer) nor locked (30 days after creation). All of it
+    is computed from timestamps here, so no worker has to run for it to hold.
     """
     pin_live = Q(basis=Basis.PIN, ends_at__gt=at)
-    ticket_open = Q(ticket__status=Status.OPEN) | Q(
-        ticket__status=Status.ANSWERED, ticket__last_message_at__gt=at - autoclose_age()
+    ticket_live = Q(basis=Basis.TICKET, ticket__assignee=F("supporter")) & live_q(
+        at, via="ticket__"
     )
-    ticket_live = Q(basis=Basis.TICKET, ticket__created_at__gt=at - lock_age()) & ticket_open
-    return Grant.objects.filter(ended_at__isnull=True).filter(pin_live | ticket_live)
+    return Grant.objects.filter(
+        pin_live | ticket_live, ended_at__isnull=True, supporter__is_active=True
+    )
 
 
 def may_access(supporter: Staff, product: Product, at: datetime) -> Grant | None:
     """Return the grant that lets `supporter` reach `product` at `at`, or None."""
-    if not supporter.is_active:
-        return None
     named_on_ticket = Exists(
         Ticket.products.through.objects.filter(ticket_id=OuterRef("ticket_id"), product=product)
     )
@@ -57,14 +57,12 @@ def access_customer_for_supporter(
     supporter: Staff, customer_number: str, *, now: datetime
 ) -> tuple[list[Product], Grant]:
     """Return the customer's products the supporter reaches and a grant; else NotFound."""
-    grants = []
-    if supporter.is_active:
-        grants = list(
-            live_grants(now)
-            .filter(supporter=supporter, customer_id=customer_number)
-            .select_related("ticket")
-            .order_by("basis", "started_at")
-        )
+    grants = list(
+        live_grants(now)
+        .filter(supporter=supporter, customer_id=customer_number)
+        .select_related("ticket")
+        .order_by("basis", "started_at")
+    )
     if not grants:
         raise NotFound("No customer with this number that you may access.")
     products = Product.objects.filter(customer_id=customer_number).order_by("id")

@@ -17,6 +17,8 @@ from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import same
 from supportpin.lib.problems import Invalid, NotFound, PinInvalid, TicketGrant, TooManyAttempts
 from supportpin.notify.actions import queue_email
+from supportpin.tickets import actions as ticket_actions
+from supportpin.tickets.models import Ticket
 
 PIN_INPUT = re.compile(r"[0-9][0-9 \-]*")
 # A seed no customer has: wrong guesses against nothing cost the same as against a real PIN.
@@ -309,6 +311,55 @@ def expire_due_pins(*, now: datetime, limit: int = 500) -> int:
         for pin in due:
             _end_pin(pin, EndReason.EXPIRED, now=pin.expires_at, by=None)
     return len(due)
+
+
+# --- ticket grants -------------------------------------------------------------------------
+# A claim's grant is opened and ended here, in the transaction of the ticket change, so every
+# grant lives in this app; whether a ticket grant is alive is decided by access.live_grants.
+
+
+def claim_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
+    """Take over a ticket nobody holds and open its grant to the customer's products."""
+    with transaction.atomic():
+        assignment = ticket_actions.assign_ticket(supporter=supporter, ticket_id=ticket_id, now=now)
+        ticket = assignment.ticket
+        if assignment.changed:
+            # A grant left by a holder whose release bypassed this app ends here: a ticket
+            # has one live grant, its holder's.
+            _end_ticket_grant(ticket, now)
+            grant = Grant.objects.create(
+                basis=Basis.TICKET,
+                supporter=supporter,
+                customer_id=ticket.customer_id,
+                ticket=ticket,
+                started_at=now,
+            )
+            actor = _staff_actor(supporter)
+            record(
+                event=Event.TICKET_CLAIMED,
+                at=now,
+                actor_kind=actor.kind,
+                actor=actor.name,
+                customer=ticket.customer_id,
+                basis=Basis.TICKET,
+                ticket_id=ticket.pk,
+                grant_id=grant.pk,
+            )
+    return ticket
+
+
+def release_ticket(*, staff: Staff, ticket_id: int, now: datetime) -> Ticket:
+    """Give a ticket back to the queue (its assignee, or any admin) and end its grant."""
+    with transaction.atomic():
+        ticket = ticket_actions.release_ticket(staff=staff, ticket_id=ticket_id, now=now)
+        _end_ticket_grant(ticket, now)
+    return ticket
+
+
+def _end_ticket_grant(ticket: Ticket, now: datetime) -> None:
+    Grant.objects.filter(ticket=ticket, ended_at__isnull=True).update(
+        ended_at=now, end_reason=EndReason.RELEASED
+    )
 
 
 # --- shared --------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 from typing import Literal
 
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from supportpin.access.actions import claim_ticket, release_ticket
 from supportpin.api import present
 from supportpin.api.paging import PAGE_SIZE, next_link
 from supportpin.api.schemas import MessageIn, MessageOut, TicketDetailOut, TicketIn, TicketOut
@@ -28,14 +30,22 @@ class QueueQuery(CursorQuery):
     assignee: Literal["me", "none"] | None = None
 
 
+def _one(tickets: QuerySet[Ticket], ticket_id: int) -> Ticket:
+    """Load the ticket once, with what its presentation reads; NotFound when it is not there."""
+    ticket = tickets.select_related("assignee").filter(pk=ticket_id).first()
+    if ticket is None:
+        raise NotFound("No ticket with this id.")
+    return ticket
+
+
 def _detail(ticket: Ticket):
-    ticket = Ticket.objects.select_related("assignee").get(pk=ticket.pk)
-    messages = list(ticket.messages.select_related("author_staff", "ticket").order_by("id"))
+    # The ticket's own manager hands each message this ticket: no second load of it.
+    messages = list(ticket.messages.select_related("author_staff").order_by("id"))
     return present.ticket(ticket, clock.now(), messages=messages)
 
 
 def _summary(ticket: Ticket):
-    return present.ticket(Ticket.objects.select_related("assignee").get(pk=ticket.pk), clock.now())
+    return present.ticket(ticket, clock.now())
 
 
 def _page(request: HttpRequest, response: HttpResponse, tickets, cursor: str | None):
@@ -46,13 +56,6 @@ def _page(request: HttpRequest, response: HttpResponse, tickets, cursor: str | N
 
 
 # --- customer ----------------------------------------------------------------------------
-
-
-def _own_ticket(request: HttpRequest, ticket_id: int) -> Ticket:
-    ticket = Ticket.objects.filter(customer=customer_of(request), pk=ticket_id).first()
-    if ticket is None:
-        raise NotFound("No ticket with this id.")
-    return ticket
 
 
 @customer_router.post("/me/tickets", response={201: TicketDetailOut})
@@ -79,7 +82,7 @@ def list_my_tickets(request: HttpRequest, response: HttpResponse, query: Query[C
 @customer_router.get("/me/tickets/{ticket_id}", response=TicketDetailOut)
 def get_my_ticket(request: HttpRequest, ticket_id: int):
     """One of my tickets with its conversation."""
-    return _detail(_own_ticket(request, ticket_id))
+    return _detail(_one(Ticket.objects.filter(customer=customer_of(request)), ticket_id))
 
 
 @customer_router.post("/me/tickets/{ticket_id}/messages", response={201: MessageOut})
@@ -127,23 +130,20 @@ def list_queue(request: HttpRequest, response: HttpResponse, query: Query[QueueQ
 @support_router.get("/support/tickets/{ticket_id}", response=TicketDetailOut)
 def get_ticket(request: HttpRequest, ticket_id: int):
     """Any ticket, read-only unless I hold it (customer number only, no personal data)."""
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is None:
-        raise NotFound("No ticket with this id.")
-    return _detail(ticket)
+    return _detail(_one(Ticket.objects.all(), ticket_id))
 
 
 @support_router.post("/support/tickets/{ticket_id}/claim", response=TicketOut)
 def claim(request: HttpRequest, ticket_id: int):
     """Take the ticket over: I may then reach the customer's (named) products."""
-    ticket = actions.claim_ticket(supporter=staff_of(request), ticket_id=ticket_id, now=clock.now())
+    ticket = claim_ticket(supporter=staff_of(request), ticket_id=ticket_id, now=clock.now())
     return _summary(ticket)
 
 
 @support_router.post("/support/tickets/{ticket_id}/release", response=TicketOut)
 def release(request: HttpRequest, ticket_id: int):
     """Give the ticket back to the queue (assignee or admin)."""
-    ticket = actions.release_ticket(staff=staff_of(request), ticket_id=ticket_id, now=clock.now())
+    ticket = release_ticket(staff=staff_of(request), ticket_id=ticket_id, now=clock.now())
     return _summary(ticket)
 
 
@@ -167,7 +167,7 @@ def close(request: HttpRequest, ticket_id: int):
 
 @support_router.post("/support/tickets/{ticket_id}/reopen", response=TicketOut)
 def reopen(request: HttpRequest, ticket_id: int):
-    """Reopen the ticket (assignee only); my access comes back."""
+    """Reopen the ticket (assignee only; not one the customer closed); my access comes back."""
     ticket = actions.reopen_by_supporter(
         supporter=staff_of(request), ticket_id=ticket_id, now=clock.now()
     )

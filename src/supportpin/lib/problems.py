@@ -60,6 +60,10 @@ class TicketClosed(Problem):
     status, code, title = 409, "ticket_closed", "The ticket is closed"
 
 
+class TicketClosedByCustomer(Problem):
+    status, code, title = 409, "ticket_closed_by_customer", "Only the customer reopens this ticket"
+
+
 class UsernameTaken(Problem):
     status, code, title = 409, "username_taken", "A staff member with this username exists"
 

@@ -1,11 +1,11 @@
 """Every change to tickets: the customer's side, the supporter's side, and what time changes."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from supportpin.access.models import Basis, EndReason, Grant
 from supportpin.accounts.models import Customer, Staff
 from supportpin.accounts.queries import customer_email, customer_emails
 from supportpin.audit.actions import batched_appends, record
@@ -16,6 +16,7 @@ from supportpin.lib.problems import (
     NotFound,
     TicketClaimed,
     TicketClosed,
+    TicketClosedByCustomer,
     TicketLocked,
 )
 from supportpin.notify.actions import queue_email
@@ -27,9 +28,12 @@ from supportpin.tickets.models import (
     Status,
     Ticket,
     autoclose_age,
-    lock_age,
+    lock_due_q,
+    overdue_q,
 )
 
+# The basis ticket events carry in the audit log, as the access they are about is a ticket grant.
+AUDIT_BASIS = "ticket"
 # The customer is reminded this long before an answered ticket closes by itself.
 REMINDER_LEAD = timedelta(days=2)
 
@@ -115,8 +119,19 @@ def reopen_by_customer(*, customer: Customer, ticket_id: int, now: datetime) -> 
 # --- the supporter's side ----------------------------------------------------------------
 
 
-def claim_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
-    """Take over a ticket nobody holds; it grants access to the customer's products."""
+@dataclass(frozen=True)
+class Assignment:
+    ticket: Ticket
+    # False when the supporter already held the ticket: nothing changed.
+    changed: bool
+
+
+def assign_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Assignment:
+    """Make `supporter` the assignee of a ticket nobody holds, in the caller's transaction.
+
+    This is the helpdesk half of a claim. The claim's audit entry names the access the claim
+    opens, so the caller that opens it (`access.actions.claim_ticket`) writes the entry.
+    """
     with transaction.atomic():
         # The row lock settles a race of claims: the first holds the ticket, the rest then
         # see its assignee and get ticket_claimed.
@@ -124,7 +139,7 @@ def claim_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
         _refuse_if_locked(ticket, now)
         holder = ticket.assignee
         if holder == supporter:
-            return ticket
+            return Assignment(ticket=ticket, changed=False)
         if holder is not None:
             raise TicketClaimed(f"{holder.display_name} holds this ticket.")
         if ticket.status == Status.CLOSED:
@@ -132,19 +147,11 @@ def claim_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
         ticket.assignee = supporter
         ticket.updated_at = now
         ticket.save(update_fields=["assignee", "updated_at"])
-        grant = Grant.objects.create(
-            basis=Basis.TICKET,
-            supporter=supporter,
-            customer_id=ticket.customer_id,
-            ticket=ticket,
-            started_at=now,
-        )
-        _audit(Event.TICKET_CLAIMED, ticket, now, *_staff_actor(supporter), grant_id=grant.pk)
-    return ticket
+    return Assignment(ticket=ticket, changed=True)
 
 
 def release_ticket(*, staff: Staff, ticket_id: int, now: datetime) -> Ticket:
-    """Give a ticket back to the queue (its assignee, or any admin); the grant ends."""
+    """Give a ticket back to the queue (its assignee, or any admin)."""
     with transaction.atomic():
         ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
         _refuse_if_locked(ticket, now)
@@ -153,9 +160,6 @@ def release_ticket(*, staff: Staff, ticket_id: int, now: datetime) -> Ticket:
             return ticket
         if holder != staff and not staff.is_admin:
             raise NotAssignee()
-        Grant.objects.filter(ticket=ticket, ended_at__isnull=True).update(
-            ended_at=now, end_reason=EndReason.RELEASED
-        )
         held_by = holder.display_name
         ticket.assignee = None
         ticket.updated_at = now
@@ -205,10 +209,14 @@ def close_by_supporter(*, supporter: Staff, ticket_id: int, now: datetime) -> Ti
 
 
 def reopen_by_supporter(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
-    """The assignee reopens the ticket and gets their access back."""
+    """The assignee reopens the ticket, unless the customer closed it (only they reopen that)."""
     with transaction.atomic():
         ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
         _refuse_unless_assignee(ticket, supporter, now)
+        if ticket.closed_by_customer():
+            # The customer's close is how they end the assignee's access; a reopen by the
+            # assignee would give it back without their consent.
+            raise TicketClosedByCustomer("The customer closed this ticket; only they reopen it.")
         _reopen(ticket, now, *_staff_actor(supporter))
     return ticket
 
@@ -222,8 +230,8 @@ def materialise_due(*, now: datetime, limit: int = 500) -> tuple[int, int, int]:
     The rules never wait for this (they are computed from timestamps); it keeps listings,
     indexes and notifications in step. Returns (auto-closed, locked, reminded).
     """
-    overdue = Q(status=Status.ANSWERED, last_message_at__lte=now - autoclose_age())
-    unlocked = Q(locked_at__isnull=True, created_at__lte=now - lock_age())
+    overdue = overdue_q(now)
+    unlocked = Q(locked_at__isnull=True) & lock_due_q(now)
     autoclosed = locked = 0
     with batched_appends():
         # skip_locked: parallel workers take disjoint tickets; each is written down once.
@@ -250,7 +258,7 @@ def materialise_due(*, now: datetime, limit: int = 500) -> tuple[int, int, int]:
             .order_by("remind_at")[:limit]
         )
         for ticket in due:
-            if ticket.grants_access(now) and ticket.status == Status.ANSWERED:
+            if ticket.is_live(now) and ticket.status == Status.ANSWERED:
                 reminded += 1
                 _queue_reminder(ticket, now)
         Ticket.objects.filter(pk__in=[t.pk for t in due]).update(remind_at=None)
@@ -392,7 +400,7 @@ def _audit(
         actor_kind=kind,
         actor=actor,
         customer=ticket.customer_id,
-        basis=Basis.TICKET,
+        basis=AUDIT_BASIS,
         ticket_id=ticket.pk,
         **fields,
     )

@@ -28,12 +28,37 @@ def lock_age() -> timedelta:
     return timedelta(days=settings.SUPPORTPIN_TICKET_LOCK_DAYS)
 
 
+# The time rules of a ticket, in SQL. `Ticket.autocloses_at`, `locks_at`, `status_at`,
+# `is_locked` and `is_live` are the same rules in Python: a deadline has come when
+# `now >= deadline`, so in SQL the stored timestamp is `<= now - age`. `via` is the path
+# from the queried model to the ticket (e.g. "ticket__"), so other apps ask the same rules.
+
+
+def overdue_q(now: datetime, *, via: str = "") -> Q:
+    """Match tickets closed at `now` by an auto-close nobody has written down yet."""
+    cutoff = now - autoclose_age()
+    return Q(**{f"{via}status": Status.ANSWERED, f"{via}last_message_at__lte": cutoff})
+
+
+def lock_due_q(now: datetime, *, via: str = "") -> Q:
+    """Match tickets that are locked at `now` (whether or not that is written down)."""
+    return Q(**{f"{via}created_at__lte": now - lock_age()})
+
+
+def live_q(now: datetime, *, via: str = "") -> Q:
+    """Match tickets neither closed nor locked at `now`: the negation of both rules above."""
+    open_now = Q(**{f"{via}status": Status.OPEN}) | Q(
+        **{f"{via}status": Status.ANSWERED, f"{via}last_message_at__gt": now - autoclose_age()}
+    )
+    return open_now & Q(**{f"{via}created_at__gt": now - lock_age()})
+
+
 class Ticket(models.Model):
-    """A customer's support case. Its claim is a grant; its time rules derive from timestamps.
+    """A customer's support case; its time rules derive from timestamps.
 
     `status` as stored may lag behind time (an `answered` ticket past its 14 days is closed
     whether or not the worker has written that down): always read it through `status_at(now)`
-    and `is_locked(now)`, or the query helpers in tickets/queries.py.
+    and `is_locked(now)`, or the query helpers above (`overdue_q`, `lock_due_q`, `live_q`).
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tickets")
@@ -95,7 +120,12 @@ class Ticket(models.Model):
             return Status.CLOSED
         return Status(self.status)
 
-    def grants_access(self, now: datetime) -> bool:
+    def closed_by_customer(self) -> bool:
+        """Return whether the customer closed the ticket: then only the customer reopens it."""
+        return self.status == Status.CLOSED and self.close_reason == CloseReason.CUSTOMER
+
+    def is_live(self, now: datetime) -> bool:
+        """Return whether the ticket is neither closed nor locked at `now`."""
         return self.status_at(now) != Status.CLOSED and not self.is_locked(now)
 
 

@@ -7,12 +7,12 @@ from django.db.models import Q, QuerySet
 
 from supportpin.accounts.models import Staff
 from supportpin.lib.problems import Invalid
-from supportpin.tickets.models import Status, Ticket, autoclose_age
+from supportpin.tickets.models import Status, Ticket, overdue_q
 
 
 def with_status(tickets: QuerySet[Ticket], status: Status, now: datetime) -> QuerySet[Ticket]:
     """Filter by the status tickets have at `now`, whether or not the worker wrote it down."""
-    overdue = Q(status=Status.ANSWERED, last_message_at__lte=now - autoclose_age())
+    overdue = overdue_q(now)
     if status == Status.CLOSED:
         return tickets.filter(Q(status=Status.CLOSED) | overdue)
     return tickets.filter(status=status).exclude(overdue)

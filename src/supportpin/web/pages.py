@@ -32,6 +32,9 @@ def problem_text(problem: Problem) -> str:
         "ticket_claimed": _("Another supporter has taken over this ticket."),
         "ticket_locked": _("This ticket is locked. Open a follow-up ticket instead."),
         "ticket_closed": _("This ticket is closed."),
+        "ticket_closed_by_customer": _(
+            "The customer closed this ticket, so only the customer can reopen it."
+        ),
         "ticket_grant": _("This access comes from a ticket. Close the ticket to end it."),
         "not_found": _("This no longer exists or you may not see it."),
         "invalid": _("Please check your input."),

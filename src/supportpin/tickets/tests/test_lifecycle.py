@@ -2,12 +2,17 @@
 
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from supportpin.accounts.models import Customer, Staff
 from supportpin.lib.testing import START, SupportPinTestCase, personal_markers
 from supportpin.notify.models import Kind, OutboxMessage
 
 CUSTOMER_MAIL = personal_markers("C-1001")["email"]
 SECOND = timedelta(seconds=1)
+# Every query that reads a ticket row selects its subject.
+TICKET_READ = '"tickets_ticket"."subject"'
 DAY = timedelta(days=1)
 
 
@@ -250,17 +255,54 @@ class TicketLifecycleTests(TicketTestCase):
         self.assertEqual(reopened.json()["assignee"], "Sam S.")
         self.assertReaches(self.supporter)
 
-    def test_it_lets_the_assignee_reopen_a_ticket_the_customer_closed(self):
+    def test_it_refuses_the_assignee_a_reopen_of_a_ticket_the_customer_closed(self):
         ticket = self.open_ticket()
         self.claim(ticket["id"])
         self.customer_post(ticket["id"], "close")
+
+        refused = self.staff_post(self.supporter, ticket["id"], "reopen")
+
+        self.assertProblem(refused, 409, "ticket_closed_by_customer")
+        self.assertEqual(self.customer_view(ticket["id"])["status"], "closed")
+        self.assertReachesNothing(self.supporter)
+        self.assertEqual(self.get("/me/grants", self.token_for(self.customer)).json(), [])
+
+        self.customer_post(ticket["id"], "reopen")
+
+        self.assertReaches(self.supporter)
+
+    def test_it_lets_the_assignee_reopen_a_ticket_they_closed(self):
+        ticket = self.open_ticket()
+        self.claim(ticket["id"])
+        self.staff_post(self.supporter, ticket["id"], "close")
 
         reopened = self.staff_post(self.supporter, ticket["id"], "reopen")
 
         self.assertEqual(reopened.status_code, 200, reopened.content)
         self.assertEqual(reopened.json()["status"], "open")
         self.assertReaches(self.supporter)
-        self.assertEqual(self.customer_view(ticket["id"])["status"], "open")
+
+
+class TicketReadTests(TicketTestCase):
+    def test_it_loads_the_ticket_once_for_each_ticket_endpoint(self):
+        ticket = self.open_ticket()
+        self.claim(ticket["id"])
+        self.answer(ticket["id"])
+        staff_token, customer_token = self.token_for(self.supporter), self.token_for(self.customer)
+        tid = ticket["id"]
+        requests = {
+            "supporter's view": lambda: self.get(f"/support/tickets/{tid}", staff_token),
+            "customer's view": lambda: self.get(f"/me/tickets/{tid}", customer_token),
+            "close": lambda: self.post(f"/support/tickets/{tid}/close", token=staff_token),
+            "customer reopen": lambda: self.post(f"/me/tickets/{tid}/reopen", token=customer_token),
+        }
+        for name, request in requests.items():
+            with self.subTest(name), CaptureQueriesContext(connection) as queries:
+                response = request()
+                self.assertEqual(response.status_code, 200, response.content)
+                ticket_reads = [q for q in queries.captured_queries if TICKET_READ in q["sql"]]
+                self.assertEqual(len(ticket_reads), 1, ticket_reads)
+                self.assertEqual(response.json()["id"], tid)
 
 
 class TicketTimeTests(TicketTestCase):
@@ -295,6 +337,18 @@ class TicketTimeTests(TicketTestCase):
         self.write(ticket["id"])
 
         self.assertEqual(self.customer_view(ticket["id"])["status"], "open")
+        self.assertReaches(self.supporter)
+
+    def test_it_lets_the_assignee_reopen_an_auto_closed_ticket(self):
+        ticket = self.open_ticket()
+        self.claim(ticket["id"])
+        self.answer(ticket["id"])
+        self.travel_to(START + 15 * DAY)
+
+        reopened = self.staff_post(self.supporter, ticket["id"], "reopen")
+
+        self.assertEqual(reopened.status_code, 200, reopened.content)
+        self.assertEqual(reopened.json()["status"], "open")
         self.assertReaches(self.supporter)
 
     def test_it_never_auto_closes_a_ticket_waiting_for_support(self):

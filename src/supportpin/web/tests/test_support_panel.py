@@ -1,11 +1,19 @@
 import re
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib.testing import START
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.tickets.models import Ticket
 from supportpin.web.tests.browser import WebTestCase
+
+
+def ticket_loads(queries: CaptureQueriesContext) -> int:
+    """How many of the captured queries read a ticket row (its subject is in every such read)."""
+    return sum('"tickets_ticket"."subject"' in q["sql"] for q in queries.captured_queries)
 
 
 class PanelTestCase(WebTestCase):
@@ -365,6 +373,34 @@ class PanelTicketTests(PanelTestCase):
         self.assertNotContains(page, 'name="body"')
         claimed = self.change("claim")
         self.assertTrue(any("closed" in m for m in self.messages_of(claimed)))
+
+    def test_it_offers_no_reopen_on_a_ticket_the_customer_closed_and_words_the_refusal(self):
+        self.change("claim")
+        self.post(f"/me/tickets/{self.ticket}/close", token=self.token_for(self.customer))
+
+        page = self.page(self.path)
+
+        self.assertContains(page, "the customer closed this ticket")
+        self.assertNotContains(page, f"{self.path}reopen/")
+        refused = self.change("reopen")
+        self.assertIn(
+            "The customer closed this ticket, so only the customer can reopen it.",
+            self.messages_of(refused),
+        )
+        self.assertEqual(Ticket.objects.get(pk=self.ticket).status, "closed")
+        self.page("/support/products/gs-1/", status=404)
+
+    def test_it_loads_the_ticket_once_for_a_reply_and_once_for_the_page(self):
+        self.change("claim")
+
+        with CaptureQueriesContext(connection) as replying:
+            replied = self.client.post(self.path, {"body": "On it."})
+        with CaptureQueriesContext(connection) as showing:
+            self.page(self.path)
+
+        self.assertEqual(replied.status_code, 302)
+        self.assertEqual(ticket_loads(replying), 1)
+        self.assertEqual(ticket_loads(showing), 1)
 
     def test_it_shows_a_locked_ticket_read_only(self):
         self.change("claim")

@@ -10,7 +10,7 @@ from supportpin.access.actions import open_support_pin, revoke_grant, rotate_pin
 from supportpin.accounts.models import PersonalData
 from supportpin.audit.queries import access_log_page
 from supportpin.lib import clock
-from supportpin.lib.problems import Problem
+from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.models import Product
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Ticket
@@ -129,23 +129,27 @@ def new_ticket(request):
 
 @customer_required
 def ticket(request, ticket_id: int):
-    found = Ticket.objects.filter(customer=request.customer, pk=ticket_id).first()
-    if found is None:
-        return not_found(request)
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # The action loads (and locks) the ticket itself: the view does not load it before.
         try:
             ticket_actions.add_customer_message(
                 customer=request.customer,
-                ticket_id=found.pk,
+                ticket_id=ticket_id,
                 body=form.cleaned_data["body"],
                 now=clock.now(),
             )
+        except NotFound:
+            return not_found(request)
         except Problem as problem:
             show_problem(request, problem)
         else:
             messages.success(request, _("Your message has been sent."))
-        return redirect("web:portal-ticket", ticket_id=found.pk)
+        return redirect("web:portal-ticket", ticket_id=ticket_id)
+    own = Ticket.objects.filter(customer=request.customer).select_related("assignee")
+    found = own.filter(pk=ticket_id).first()
+    if found is None:
+        return not_found(request)
     context = ticket_context(found, form)
     return render(request, "web/portal/ticket.html", context, status=400 if form.errors else 200)
 

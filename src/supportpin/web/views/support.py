@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportpin.access.access import live_grants
-from supportpin.access.actions import end_grant, redeem_pin
+from supportpin.access.actions import claim_ticket, end_grant, redeem_pin, release_ticket
 from supportpin.lib import clock
-from supportpin.lib.problems import Problem
+from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Status, Ticket
@@ -140,32 +140,35 @@ def tickets(request):
 
 @staff_required
 def ticket(request, ticket_id: int):
-    found = Ticket.objects.select_related("assignee").filter(pk=ticket_id).first()
-    if found is None:
-        return not_found(request)
     form = MessageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # The action loads (and locks) the ticket itself: the view does not load it before.
         try:
             ticket_actions.reply(
                 supporter=request.staff,
-                ticket_id=found.pk,
+                ticket_id=ticket_id,
                 body=form.cleaned_data["body"],
                 now=clock.now(),
             )
+        except NotFound:
+            return not_found(request)
         except Problem as problem:
             show_problem(request, problem)
         else:
             messages.success(request, _("Your reply has been sent to the customer."))
-        return redirect("web:support-ticket", ticket_id=found.pk)
+        return redirect("web:support-ticket", ticket_id=ticket_id)
+    found = Ticket.objects.select_related("assignee").filter(pk=ticket_id).first()
+    if found is None:
+        return not_found(request)
     context = ticket_context(found, form) | {"mine": found.assignee_id == request.staff.pk}
     return render(request, "web/support/ticket.html", context, status=400 if form.errors else 200)
 
 
 TICKET_CHANGES = {
-    "claim": lambda staff, ticket_id, now: ticket_actions.claim_ticket(
+    "claim": lambda staff, ticket_id, now: claim_ticket(
         supporter=staff, ticket_id=ticket_id, now=now
     ),
-    "release": lambda staff, ticket_id, now: ticket_actions.release_ticket(
+    "release": lambda staff, ticket_id, now: release_ticket(
         staff=staff, ticket_id=ticket_id, now=now
     ),
     "close": lambda staff, ticket_id, now: ticket_actions.close_by_supporter(

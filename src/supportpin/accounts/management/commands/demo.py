@@ -4,6 +4,7 @@ import pyotp
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from supportpin.access.actions import claim_ticket
 from supportpin.accounts.actions import Address, create_api_key, sync_customer, sync_staff
 from supportpin.accounts.models import Customer, Role, Staff
 from supportpin.lib import clock
@@ -94,26 +95,26 @@ class Command(BaseCommand):
         opened(mia, "Minecraft-Server startet nicht", "Seit dem Update hängt er.", ["gs-1001"], now)
 
         answered = opened(jonas, "PHP-Version ändern", "Bitte auf 8.3 umstellen.", [], now)
-        tickets.claim_ticket(supporter=anna, ticket_id=answered.pk, now=now)
+        claim_ticket(supporter=anna, ticket_id=answered.pk, now=now)
         tickets.reply(
             supporter=anna, ticket_id=answered.pk, body="Ist umgestellt, bitte testen.", now=now
         )
 
         closed = opened(lea, "Valheim-Mods", "Wie installiere ich Mods?", ["gs-3001"], now)
-        tickets.claim_ticket(supporter=ben, ticket_id=closed.pk, now=now)
+        claim_ticket(supporter=ben, ticket_id=closed.pk, now=now)
         tickets.reply(supporter=ben, ticket_id=closed.pk, body="Siehe Anleitung.", now=now)
         tickets.close_by_supporter(supporter=ben, ticket_id=closed.pk, now=now)
 
         # Answered 13 days ago: it closes by itself within a day unless the customer replies.
         earlier = now - timedelta(days=13)
         closing = opened(mia, "TeamSpeak-Rechte", "Admin-Rechte fehlen.", ["ts-1002"], earlier)
-        tickets.claim_ticket(supporter=ben, ticket_id=closing.pk, now=earlier)
+        claim_ticket(supporter=ben, ticket_id=closing.pk, now=earlier)
         tickets.reply(supporter=ben, ticket_id=closing.pk, body="Rechte sind gesetzt.", now=earlier)
 
         # Created 31 days ago: locked for good; the customer can open a follow-up.
         long_ago = now - timedelta(days=31)
         locked = opened(lea, "vServer Neuinstallation", "Bitte neu aufsetzen.", [], long_ago)
-        tickets.claim_ticket(supporter=anna, ticket_id=locked.pk, now=long_ago)
+        claim_ticket(supporter=anna, ticket_id=locked.pk, now=long_ago)
 
     def _print_sign_in(self, key: str) -> None:
         write = self.stdout.write
