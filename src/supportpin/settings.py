@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "supportpin.audit",
     "supportpin.notify",
     "supportpin.tickets",
+    # Operating the service (the worker): above the domain apps it drives.
+    "supportpin.ops",
     "supportpin.api",
     "supportpin.web",
 ]

@@ -3,17 +3,16 @@ import socket
 import threading
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from io import StringIO
 from unittest import mock
 
 from django.core import mail
-from django.core.management import call_command
 from django.test import override_settings
 
-from supportpin.access.models import SupportPin
+from supportpin.lib import clock
 from supportpin.lib.testing import START, SupportPinTestCase
 from supportpin.notify.delivery import webhook_signature
 from supportpin.notify.models import Kind, OutboxMessage
+from supportpin.notify.outbox import send_due
 
 SECRET = "webhook-test-secret"
 
@@ -55,9 +54,10 @@ class WebhookReceiver:
         self.thread.join()
 
 
-class WorkerTests(SupportPinTestCase):
+class OutboxTests(SupportPinTestCase):
     def run_worker(self) -> None:
-        call_command("worker", "--once", stdout=StringIO())
+        """Run the outbox part of a worker pass."""
+        send_due(now=clock.now())
 
     def at(self, **delta) -> datetime:
         return START + timedelta(**delta)
@@ -140,27 +140,6 @@ class WorkerTests(SupportPinTestCase):
         message = OutboxMessage.objects.get(kind=Kind.EMAIL)
         self.assertEqual((message.attempts, message.sent_at), (1, None))
         self.assertNotEqual(message.last_error, "")
-
-    # --- PIN expiry -------------------------------------------------------------------------
-
-    def test_it_materialises_expired_pins(self):
-        self.redeem(self.current_pin())
-        pin = SupportPin.objects.get(customer=self.customer)
-
-        self.travel_to(self.at(minutes=59, seconds=59))
-        self.run_worker()
-        pin.refresh_from_db()
-        self.assertIsNone(pin.ended_at)
-
-        self.travel_to(self.at(minutes=75))
-        self.run_worker()
-        pin.refresh_from_db()
-        self.assertEqual((pin.ended_at, pin.end_reason), (self.at(minutes=60), "expired"))
-        self.assertEqual((pin.grant.ended_at, pin.grant.end_reason), (pin.ended_at, "expired"))
-        self.run_worker()
-        log = self.get("/me/access-log", self.token_for(self.customer)).json()
-        ended = [e for e in log if e["event"] == "pin_deactivated"]
-        self.assertEqual([e["detail"]["reason"] for e in ended], ["expired"])
 
     # --- product-action webhooks ------------------------------------------------------------
 
