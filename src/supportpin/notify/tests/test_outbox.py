@@ -1,15 +1,22 @@
 import json
 import socket
 import threading
+import time
+import unittest
+from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 from django.core import mail
-from django.test import override_settings
+from django.core.mail.backends import locmem
+from django.db import connection, transaction
+from django.test import TransactionTestCase, override_settings
 
 from supportpin.lib import clock
-from supportpin.lib.testing import START, SupportPinTestCase
+from supportpin.lib.testing import START, SupportPinTestCase, in_parallel
+from supportpin.notify.actions import queue_email, queue_webhook
 from supportpin.notify.delivery import webhook_signature
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.notify.outbox import send_due
@@ -27,7 +34,7 @@ def unused_port() -> int:
 class WebhookReceiver:
     """A tiny HTTP server on a free local port that records requests and answers `status`."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, delay: float = 0):
         self.status = status
         self.requests: list[dict] = []
         receiver = self
@@ -35,6 +42,7 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(delay)
                 receiver.requests.append({"headers": self.headers, "body": body})
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
@@ -52,6 +60,20 @@ class WebhookReceiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+# What a SlowEmailBackend send does before it delivers; set by the test that uses it.
+DURING_SEND: list[Callable[[], None]] = []
+SLOW_EMAIL_BACKEND = "supportpin.notify.tests.test_outbox.SlowEmailBackend"
+
+
+class SlowEmailBackend(locmem.EmailBackend):
+    """The test outbox, reached only after DURING_SEND has run (time passing, another worker)."""
+
+    def send_messages(self, email_messages):
+        for step in DURING_SEND:
+            step()
+        return super().send_messages(email_messages)
 
 
 class OutboxTests(SupportPinTestCase):
@@ -239,3 +261,105 @@ class OutboxTests(SupportPinTestCase):
         self.assertEqual(len(receiver.requests), 1)
         message.refresh_from_db()
         self.assertIsNotNone(message.sent_at)
+
+    # --- leases -----------------------------------------------------------------------------
+
+    def during_send(self, step: Callable[[], None]) -> None:
+        DURING_SEND.append(step)
+        self.addCleanup(DURING_SEND.clear)
+
+    def queue_mails(self, count: int) -> list[str]:
+        subjects = [f"mail {n}" for n in range(count)]
+        for subject in subjects:
+            queue_email(to=["admin@provider.example"], subject=subject, body="-", now=clock.now())
+        return subjects
+
+    @override_settings(EMAIL_BACKEND=SLOW_EMAIL_BACKEND)
+    def test_it_sends_a_batch_that_outlasts_the_lease_once_beside_a_second_worker(self):
+        subjects = self.queue_mails(40)
+        sends = 0
+
+        def ten_seconds_then_a_second_worker_after_six_minutes() -> None:
+            nonlocal sends
+            sends += 1
+            self.travel_to(clock.now() + timedelta(seconds=10))
+            if sends == 36:
+                send_due(now=clock.now())
+
+        self.during_send(ten_seconds_then_a_second_worker_after_six_minutes)
+
+        send_due(now=clock.now())
+
+        self.assertEqual(Counter(m.subject for m in mail.outbox), Counter(subjects))
+        self.assertFalse(OutboxMessage.objects.filter(sent_at__isnull=True).exists())
+
+    @override_settings(EMAIL_BACKEND=SLOW_EMAIL_BACKEND)
+    def test_it_leaves_the_record_to_the_worker_that_took_over_an_expired_lease(self):
+        self.queue_mails(1)
+        taken_over_at = self.at(minutes=5, seconds=1)  # the 5-minute lease has run out
+
+        def stall_past_the_lease_then_fail() -> None:
+            if clock.now() == START:
+                self.travel_to(taken_over_at)
+                self.assertEqual(send_due(now=clock.now()), (1, 0))
+                raise ConnectionResetError("the first worker's send broke late")
+
+        self.during_send(stall_past_the_lease_then_fail)
+
+        self.assertEqual(send_due(now=clock.now()), (0, 1))
+
+        self.assertEqual(len(mail.outbox), 1)
+        message = OutboxMessage.objects.get()
+        self.assertEqual((message.sent_at, message.failed_at), (taken_over_at, None))
+        self.assertEqual((message.attempts, message.last_error), (1, ""))
+        self.travel_to(self.at(minutes=30))
+        send_due(now=clock.now())
+        self.assertEqual(len(mail.outbox), 1)
+
+    def test_it_gives_up_on_a_mail_server_that_never_answers_within_the_lease(self):
+        self.queue_mails(1)
+        silent = socket.create_server(("127.0.0.1", 0))  # accepts connections, never greets
+        # On a send without a timeout, closing the listener is what would end the wait.
+        watchdog = threading.Timer(60, silent.close)
+        watchdog.start()
+        self.addCleanup(watchdog.cancel)
+        self.addCleanup(silent.close)
+
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=silent.getsockname()[1],
+            EMAIL_USE_TLS=False,
+            EMAIL_USE_SSL=False,
+        ):
+            self.assertEqual(send_due(now=clock.now()), (0, 1))
+
+        message = OutboxMessage.objects.get()
+        self.assertIn("timed out", message.last_error)
+        self.assertIsNone(message.sent_at)
+
+
+@unittest.skipUnless(
+    connection.vendor == "postgresql",
+    "needs PostgreSQL: SQLite takes one writer at a time (run with DATABASE_URL=postgres://…)",
+)
+class OutboxRaceTests(TransactionTestCase):
+    @override_settings(SUPPORTPIN_OUTBOX_LEASE_SECONDS=1, SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET)
+    def test_it_delivers_each_webhook_once_when_two_workers_outlast_the_lease(self):
+        receiver = WebhookReceiver(delay=0.3)
+        self.addCleanup(receiver.close)
+        with transaction.atomic():
+            for n in range(8):
+                queue_webhook(
+                    payload={"event": "product_action", "n": n, "at": "-"}, now=clock.now()
+                )
+
+        with override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url):
+            results = in_parallel(lambda _: send_due(now=clock.now()), range(2))
+
+        # Each worker's batch takes longer than the 1 s lease; no message is sent twice.
+        self.assertEqual(sum(sent for sent, _ in results), 8)
+        deliveries = Counter(r["headers"]["X-SupportPIN-Delivery"] for r in receiver.requests)
+        self.assertEqual(len(deliveries), 8)
+        self.assertEqual(set(deliveries.values()), {1})
+        self.assertFalse(OutboxMessage.objects.filter(sent_at__isnull=True).exists())
