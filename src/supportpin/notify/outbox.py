@@ -61,7 +61,7 @@ def attempt(message: OutboxMessage, token: str, *, now: datetime) -> bool:
     # the record to the lease holder: this filter then matches nothing.
     mine = OutboxMessage.objects.filter(pk=message.pk, leased_by=token)
     try:
-        deliver(message)
+        deliver(message, now=now)
     except Exception as exc:
         log.warning("outbox message %s failed (attempt %s): %s", message.pk, attempts, exc)
         gave_up = attempts >= settings.SUPPORTPIN_OUTBOX_MAX_ATTEMPTS

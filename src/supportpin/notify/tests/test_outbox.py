@@ -1,3 +1,5 @@
+import hashlib
+import hmac
 import json
 import socket
 import threading
@@ -7,17 +9,18 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
 from unittest import mock
 
 from django.core import mail
 from django.core.mail.backends import locmem
+from django.core.management import call_command
 from django.db import connection, transaction
-from django.test import TransactionTestCase, override_settings
+from django.test import SimpleTestCase, TransactionTestCase, override_settings
 
 from supportpin.lib import clock
 from supportpin.lib.testing import START, SupportPinTestCase, in_parallel
 from supportpin.notify.actions import queue_email, queue_webhook
-from supportpin.notify.delivery import webhook_signature
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.notify.outbox import send_due
 
@@ -178,9 +181,19 @@ class OutboxTests(SupportPinTestCase):
         self.assertEqual(response.status_code, 202, response.content)
         return grant
 
+    def assertSignedAt(self, request: dict, attempt_at: datetime) -> None:
+        """Check the signing headers as a receiver would, with the documented HMAC."""
+        headers = request["headers"]
+        self.assertEqual(headers["X-SupportPIN-Timestamp"], attempt_at.isoformat())
+        self.assertEqual(datetime.fromisoformat(headers["X-SupportPIN-Timestamp"]), attempt_at)
+        signed = headers["X-SupportPIN-Timestamp"].encode() + b"." + request["body"]
+        expected = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        self.assertEqual(headers["X-SupportPIN-Signature"], f"sha256={expected}")
+
     def test_it_delivers_a_signed_product_action_webhook(self):
         receiver = self.receiver()
         grant = self.restart_gs1()
+        self.travel_to(self.at(minutes=2))
 
         with override_settings(
             SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url, SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET
@@ -202,15 +215,11 @@ class OutboxTests(SupportPinTestCase):
                 "at": START.isoformat(),
             },
         )
-        headers = request["headers"]
-        self.assertEqual(headers["Content-Type"], "application/json")
-        self.assertEqual(headers["X-SupportPIN-Timestamp"], START.isoformat())
-        expected = webhook_signature(SECRET, headers["X-SupportPIN-Timestamp"], request["body"])
-        self.assertEqual(headers["X-SupportPIN-Signature"], expected)
-        self.assertNotEqual(
-            headers["X-SupportPIN-Signature"],
-            webhook_signature("another-secret", START.isoformat(), request["body"]),
-        )
+        self.assertEqual(request["headers"]["Content-Type"], "application/json")
+        message = OutboxMessage.objects.get(kind=Kind.WEBHOOK)
+        self.assertEqual(request["headers"]["X-SupportPIN-Delivery"], str(message.pk))
+        # Signed at the time of sending, not at the time of the action.
+        self.assertSignedAt(request, self.at(minutes=2))
 
         with override_settings(
             SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url, SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET
@@ -218,6 +227,21 @@ class OutboxTests(SupportPinTestCase):
             self.travel_to(self.at(minutes=10))
             self.run_worker()
         self.assertEqual(len(receiver.requests), 1)
+
+    def test_it_signs_with_the_configured_secret_and_no_other(self):
+        receiver = self.receiver()
+        self.restart_gs1()
+
+        with override_settings(
+            SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url,
+            SUPPORTPIN_ACTION_WEBHOOK_SECRET="another-secret",
+        ):
+            self.run_worker()
+
+        headers = receiver.requests[0]["headers"]
+        signed = headers["X-SupportPIN-Timestamp"].encode() + b"." + receiver.requests[0]["body"]
+        forged = hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+        self.assertNotEqual(headers["X-SupportPIN-Signature"], f"sha256={forged}")
 
     def test_it_retries_a_webhook_until_the_receiver_answers_2xx(self):
         receiver = self.receiver(status=500)
@@ -240,9 +264,50 @@ class OutboxTests(SupportPinTestCase):
             self.run_worker()
 
         self.assertEqual(len(receiver.requests), 2)
-        self.assertEqual(receiver.requests[0]["body"], receiver.requests[1]["body"])
+        first, retry = receiver.requests
+        self.assertEqual(first["body"], retry["body"])
+        self.assertEqual(
+            first["headers"]["X-SupportPIN-Delivery"], retry["headers"]["X-SupportPIN-Delivery"]
+        )
+        # The retry carries its own time, so a receiver that rejects old timestamps takes it.
+        self.assertSignedAt(first, START)
+        self.assertSignedAt(retry, self.at(seconds=30))
         message.refresh_from_db()
         self.assertEqual((message.attempts, message.sent_at), (2, self.at(seconds=30)))
+
+    def test_it_signs_a_retry_hours_after_the_action_with_the_retry_time(self):
+        receiver = self.receiver()
+        self.restart_gs1()
+        self.travel_to(self.at(hours=3))
+
+        with override_settings(
+            SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url, SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET
+        ):
+            self.run_worker()
+
+        self.assertSignedAt(receiver.requests[0], self.at(hours=3))
+
+    def test_it_sends_nothing_while_no_secret_is_set(self):
+        receiver = self.receiver()
+        self.restart_gs1()
+
+        with override_settings(
+            SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url, SUPPORTPIN_ACTION_WEBHOOK_SECRET=""
+        ):
+            self.run_worker()
+
+        self.assertEqual(receiver.requests, [])
+        message = OutboxMessage.objects.get(kind=Kind.WEBHOOK)
+        self.assertEqual((message.sent_at, message.attempts), (None, 1))
+        self.assertIn("SUPPORTPIN_ACTION_WEBHOOK_SECRET is not set", message.last_error)
+
+        self.travel_to(self.at(minutes=5))
+        with override_settings(
+            SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url, SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET
+        ):
+            self.run_worker()
+        self.assertEqual(len(receiver.requests), 1)
+        self.assertSignedAt(receiver.requests[0], self.at(minutes=5))
 
     @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="", SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET)
     def test_it_keeps_webhooks_queued_while_no_url_is_set(self):
@@ -350,9 +415,7 @@ class OutboxRaceTests(TransactionTestCase):
         self.addCleanup(receiver.close)
         with transaction.atomic():
             for n in range(8):
-                queue_webhook(
-                    payload={"event": "product_action", "n": n, "at": "-"}, now=clock.now()
-                )
+                queue_webhook(payload={"event": "product_action", "n": n}, now=clock.now())
 
         with override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url):
             results = in_parallel(lambda _: send_due(now=clock.now()), range(2))
@@ -363,3 +426,24 @@ class OutboxRaceTests(TransactionTestCase):
         self.assertEqual(len(deliveries), 8)
         self.assertEqual(set(deliveries.values()), {1})
         self.assertFalse(OutboxMessage.objects.filter(sent_at__isnull=True).exists())
+
+
+class DeployCheckTests(SimpleTestCase):
+    def deploy_warnings(self) -> list[str]:
+        out = StringIO()
+        call_command("check", "--deploy", "--fail-level", "CRITICAL", stdout=out, stderr=out)
+        return [line for line in out.getvalue().splitlines() if "notify." in line]
+
+    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="https://backend.example/hooks")
+    def test_it_warns_when_webhooks_have_a_url_but_no_secret(self):
+        with override_settings(SUPPORTPIN_ACTION_WEBHOOK_SECRET=""):
+            warnings = self.deploy_warnings()
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("SUPPORTPIN_ACTION_WEBHOOK_SECRET", warnings[0])
+
+        with override_settings(SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET):
+            self.assertEqual(self.deploy_warnings(), [])
+
+    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="", SUPPORTPIN_ACTION_WEBHOOK_SECRET="")
+    def test_it_does_not_warn_when_no_webhook_is_configured(self):
+        self.assertEqual(self.deploy_warnings(), [])
