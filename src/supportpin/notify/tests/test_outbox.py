@@ -18,8 +18,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import SimpleTestCase, TransactionTestCase, override_settings
 
+from supportpin.accounts.models import Role
 from supportpin.lib import clock
-from supportpin.lib.testing import START, SupportPinTestCase, in_parallel
+from supportpin.lib.testing import START, SupportPinTestCase, in_parallel, make_staff
 from supportpin.notify.actions import queue_email, queue_webhook
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.notify.outbox import send_due
@@ -165,6 +166,23 @@ class OutboxTests(SupportPinTestCase):
         message = OutboxMessage.objects.get(kind=Kind.EMAIL)
         self.assertEqual((message.attempts, message.sent_at), (1, None))
         self.assertNotEqual(message.last_error, "")
+
+    def test_it_delivers_the_blocked_mail_for_a_display_name_with_a_line_break(self):
+        eve = make_staff("eve", "Eve\nBcc: victim@example.org", Role.SUPPORTER, now=START)
+        for customer in (self.customer, self.other_customer):
+            for _ in range(5):
+                pin = self.wrong_pin(self.current_pin(customer))
+                self.redeem(pin, supporter=eve, customer=customer.pk)
+
+        self.run_worker()
+
+        [blocked] = [m for m in mail.outbox if "blocked" in m.subject]
+        self.assertEqual(blocked.to, ["ada@staff.example"])
+        self.assertEqual(
+            blocked.subject, "Support-PIN: Eve Bcc: victim@example.org blocked after 10 wrong PINs"
+        )
+        self.assertEqual(blocked.bcc, [])
+        self.assertIsNotNone(OutboxMessage.objects.get(payload__subject=blocked.subject).sent_at)
 
     # --- product-action webhooks ------------------------------------------------------------
 
