@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "supportpin.audit",
     "supportpin.notify",
     "supportpin.tickets",
+    # Operating the service (the worker): above the domain apps it drives.
+    "supportpin.ops",
     "supportpin.api",
     "supportpin.web",
 ]
@@ -112,6 +114,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support-pin@localhost")
+# Seconds an SMTP connection may stall before the send fails: a send must end within the
+# outbox lease (SUPPORTPIN_OUTBOX_LEASE_SECONDS), or another worker would send it again.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", "Deutsch"), ("en", "English")]
@@ -196,3 +201,4 @@ SUPPORTPIN_PRODUCT_ACTIONS = env.list(
     "SUPPORTPIN_PRODUCT_ACTIONS", default=["start", "stop", "restart", "reinstall"]
 )
 SUPPORTPIN_OUTBOX_MAX_ATTEMPTS = env.int("SUPPORTPIN_OUTBOX_MAX_ATTEMPTS", default=20)
+SUPPORTPIN_OUTBOX_LEASE_SECONDS = env.int("SUPPORTPIN_OUTBOX_LEASE_SECONDS", default=300)

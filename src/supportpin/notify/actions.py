@@ -9,7 +9,9 @@ def queue_email(
     """Queue an e-mail in the caller's transaction; None when `dedupe_key` was queued before."""
     if not to:
         return None
-    payload = {"to": to, "subject": subject, "body": body}
+    # A header may not hold a line break (Django refuses the mail on every retry), and a
+    # subject can carry a name someone typed: fold all whitespace to single spaces.
+    payload = {"to": to, "subject": " ".join(subject.split()), "body": body}
     return _queue(Kind.EMAIL, payload, now, dedupe_key)
 
 

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import urllib.request
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -17,8 +18,8 @@ class DeliveryError(Exception):
     pass
 
 
-def deliver(message: OutboxMessage) -> None:
-    """Send `message` once; raise DeliveryError (or the transport's error) when it fails."""
+def deliver(message: OutboxMessage, *, now: datetime) -> None:
+    """Send `message` once at `now`; raise DeliveryError (or the transport's error) on failure."""
     if message.kind == Kind.EMAIL:
         payload = message.payload
         EmailMessage(
@@ -28,7 +29,7 @@ def deliver(message: OutboxMessage) -> None:
             to=payload["to"],
         ).send()
     else:
-        _post_webhook(message)
+        _post_webhook(message, now)
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -37,14 +38,20 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def _post_webhook(message: OutboxMessage) -> None:
+def _post_webhook(message: OutboxMessage, now: datetime) -> None:
     url = settings.SUPPORTPIN_ACTION_WEBHOOK_URL
+    secret = settings.SUPPORTPIN_ACTION_WEBHOOK_SECRET
     if not url:
         raise DeliveryError("SUPPORTPIN_ACTION_WEBHOOK_URL is not set")
     if not url.startswith(("http://", "https://")):
         raise DeliveryError("SUPPORTPIN_ACTION_WEBHOOK_URL must be an http(s) URL")
+    if not secret:
+        # A signature under an empty key proves nothing; the receiver could not trust it.
+        raise DeliveryError("SUPPORTPIN_ACTION_WEBHOOK_SECRET is not set: nothing is sent unsigned")
     body = json.dumps(message.payload, sort_keys=True).encode()
-    timestamp = message.payload["at"]
+    # The time of this attempt, not of the action: receivers reject old timestamps, and a
+    # retry hours later must still pass.
+    timestamp = now.isoformat()
     request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url,
         data=body,
@@ -53,9 +60,7 @@ def _post_webhook(message: OutboxMessage) -> None:
             "Content-Type": "application/json",
             "X-SupportPIN-Delivery": str(message.pk),
             "X-SupportPIN-Timestamp": timestamp,
-            "X-SupportPIN-Signature": webhook_signature(
-                settings.SUPPORTPIN_ACTION_WEBHOOK_SECRET, timestamp, body
-            ),
+            "X-SupportPIN-Signature": webhook_signature(secret, timestamp, body),
         },
     )
     with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310

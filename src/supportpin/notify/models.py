@@ -15,7 +15,10 @@ class OutboxMessage(models.Model):
     # Optional key for notifications the worker itself queues, so a second pass adds no twin.
     dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     created_at = models.DateTimeField()
+    # While a worker holds the lease, due_at is when the lease runs out, and leased_by is the
+    # token only that worker knows: it marks the outcome only if the token is still there.
     due_at = models.DateTimeField()
+    leased_by = models.CharField(max_length=32, null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)

@@ -1,56 +1,78 @@
-"""Drain the outbox: each message is leased by one worker, sent, and marked sent."""
+"""Drain the outbox: a worker leases one message at a time, sends it, and marks the outcome
+only while it still holds that lease."""
 
 import logging
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 
+from supportpin.lib import clock
 from supportpin.notify.delivery import deliver
 from supportpin.notify.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-# A leased message is invisible to other workers this long; a worker that dies mid-send
-# leaves it to be retried after the lease.
-LEASE = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(hours=1)
 
 
-def lease_due(*, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Take up to `limit` due messages for this worker alone."""
+def lease_next(*, now: datetime) -> tuple[OutboxMessage, str] | None:
+    """Lease the oldest message due at `now` to the caller alone; return it and the lease token."""
+    token = uuid.uuid4().hex
     with transaction.atomic():
-        # skip_locked: parallel workers take disjoint batches instead of waiting on each other;
-        # moving due_at past the lease in the same transaction hides them after the commit.
-        due = list(
+        # skip_locked: parallel workers take different messages instead of waiting on each
+        # other; moving due_at to the end of the lease hides the message once this commits.
+        message = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
             .filter(sent_at__isnull=True, failed_at__isnull=True, due_at__lte=now)
-            .order_by("due_at", "pk")[:limit]
+            .order_by("due_at", "pk")
+            .first()
         )
-        OutboxMessage.objects.filter(pk__in=[m.pk for m in due]).update(due_at=now + LEASE)
-    return due
+        if message is None:
+            return None
+        lease = timedelta(seconds=settings.SUPPORTPIN_OUTBOX_LEASE_SECONDS)
+        OutboxMessage.objects.filter(pk=message.pk).update(due_at=now + lease, leased_by=token)
+    return message, token
 
 
 def send_due(*, now: datetime, limit: int = 100) -> tuple[int, int]:
-    """Send what is due; return how many messages were sent and how many failed this pass."""
+    """Send up to `limit` due messages; return how many were sent and how many failed."""
     sent = failed = 0
-    for message in lease_due(now=now, limit=limit):
-        attempts = message.attempts + 1
-        try:
-            deliver(message)
-        except Exception as exc:
-            failed += 1
-            log.warning("outbox message %s failed (attempt %s): %s", message.pk, attempts, exc)
-            gave_up = attempts >= settings.SUPPORTPIN_OUTBOX_MAX_ATTEMPTS
-            OutboxMessage.objects.filter(pk=message.pk).update(
-                attempts=attempts,
-                last_error=str(exc)[:2000],
-                due_at=now + min(timedelta(seconds=30 * 2 ** (attempts - 1)), MAX_BACKOFF),
-                failed_at=now if gave_up else None,
-            )
-        else:
+    attempt_at = now
+    for _ in range(limit):
+        leased = lease_next(now=attempt_at)
+        if leased is None:
+            break
+        if attempt(*leased, now=attempt_at):
             sent += 1
-            OutboxMessage.objects.filter(pk=message.pk).update(
-                attempts=attempts, sent_at=now, last_error=""
-            )
+        else:
+            failed += 1
+        # Each message is leased when its turn comes, so a long batch cannot outlast the
+        # lease of a message it has not sent yet (100 sends x 10 s would outlast 5 min).
+        attempt_at = clock.now()
     return sent, failed
+
+
+def attempt(message: OutboxMessage, token: str, *, now: datetime) -> bool:
+    """Send a leased `message` once and record the outcome under lease `token`; True if sent."""
+    attempts = message.attempts + 1
+    # A worker whose lease ran out (another worker may have taken the message over) leaves
+    # the record to the lease holder: this filter then matches nothing.
+    mine = OutboxMessage.objects.filter(pk=message.pk, leased_by=token)
+    try:
+        deliver(message, now=now)
+    except Exception as exc:
+        log.warning("outbox message %s failed (attempt %s): %s", message.pk, attempts, exc)
+        gave_up = attempts >= settings.SUPPORTPIN_OUTBOX_MAX_ATTEMPTS
+        mine.update(
+            attempts=attempts,
+            last_error=str(exc)[:2000],
+            due_at=now + min(timedelta(seconds=30 * 2 ** (attempts - 1)), MAX_BACKOFF),
+            failed_at=now if gave_up else None,
+            leased_by=None,
+        )
+        return False
+    if not mine.update(attempts=attempts, sent_at=now, last_error="", leased_by=None):
+        log.warning("outbox message %s was sent after its lease had run out", message.pk)
+    return True

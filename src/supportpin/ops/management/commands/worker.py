@@ -1,11 +1,6 @@
-import logging
-import time
-
 from django.core.management.base import BaseCommand
 
-from supportpin.notify.worker import run_pass
-
-log = logging.getLogger(__name__)
+from supportpin.ops.worker import run_forever, run_pass
 
 
 class Command(BaseCommand):
@@ -16,12 +11,7 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=5.0, help="seconds between passes")
 
     def handle(self, *args, once: bool, interval: float, **options):
-        while True:
-            report = run_pass()
-            if once:
-                self.stdout.write(report.summary())
-                return
-            if report.busy:
-                log.info(report.summary())
-            else:
-                time.sleep(interval)
+        if once:
+            self.stdout.write(run_pass().summary())
+            return
+        run_forever(interval=interval)

@@ -1,0 +1,96 @@
+"""The background worker: passes over due work, and a loop that outlives database outages."""
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
+
+from supportpin.access.actions import expire_due_pins
+from supportpin.lib import clock
+from supportpin.notify.outbox import send_due
+from supportpin.tickets.actions import materialise_due
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait after a pass the database broke: 1, 2, 4, … at most 30, until a pass succeeds.
+FIRST_BACKOFF = 1.0
+MAX_BACKOFF = 30.0
+
+
+@dataclass(frozen=True)
+class PassReport:
+    pins_expired: int
+    tickets_autoclosed: int
+    tickets_locked: int
+    reminders: int
+    sent: int
+    failed: int
+
+    @property
+    def busy(self) -> bool:
+        return any(
+            (
+                self.pins_expired,
+                self.tickets_autoclosed,
+                self.tickets_locked,
+                self.reminders,
+                self.sent,
+                self.failed,
+            )
+        )
+
+    def summary(self) -> str:
+        return (
+            f"expired {self.pins_expired} PINs; tickets: {self.tickets_autoclosed} auto-closed, "
+            f"{self.tickets_locked} locked, {self.reminders} reminded; "
+            f"outbox: {self.sent} sent, {self.failed} failed"
+        )
+
+
+def run_pass() -> PassReport:
+    """Materialise what time has changed, then send what the outbox holds."""
+    now = clock.now()
+    expired = expire_due_pins(now=now)
+    autoclosed, locked, reminders = materialise_due(now=now)
+    sent, failed = send_due(now=clock.now())
+    return PassReport(
+        pins_expired=expired,
+        tickets_autoclosed=autoclosed,
+        tickets_locked=locked,
+        reminders=reminders,
+        sent=sent,
+        failed=failed,
+    )
+
+
+def run_forever(
+    *,
+    interval: float,
+    work: Callable[[], PassReport] = run_pass,
+    sleep: Callable[[float], None] = time.sleep,
+    passes: int | None = None,
+) -> None:
+    """Run `work` again and again (`passes` times, or for ever), riding out database outages."""
+    backoff = FIRST_BACKOFF
+    done = 0
+    while passes is None or done < passes:
+        done += 1
+        # A connection kept across passes (CONN_MAX_AGE > 0) may have died in between.
+        close_old_connections()
+        try:
+            report = work()
+        except (OperationalError, InterfaceError) as error:
+            # A restart or failover kills our session: drop it, so the next pass reconnects.
+            connection.close()
+            reason = " ".join(str(error).split()) or type(error).__name__
+            log.warning("worker pass failed, retrying in %g s: database: %s", backoff, reason)
+            sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            continue
+        backoff = FIRST_BACKOFF
+        if report.busy:
+            log.info(report.summary())
+        else:
+            sleep(interval)
