@@ -94,3 +94,17 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignInFailures(models.Model):
+    """Failed sign-ins of one client address or one login in one throttling window.
+
+    Kept in the database so every app process sees the same count.
+    """
+
+    key = models.CharField(max_length=300, primary_key=True)
+    window_ends_at = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "sign-in failures"
