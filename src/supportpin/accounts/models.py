@@ -6,6 +6,9 @@ class Customer(models.Model):
 
     number = models.CharField(max_length=64, primary_key=True)
     password = models.CharField(max_length=255, blank=True)
+    # Raised when every session must end (a new password): a web session signed in under an
+    # older value is over.
+    sessions_epoch = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -52,6 +55,9 @@ class Staff(models.Model):
     blocked_at = models.DateTimeField(null=True, blank=True)
     # Wrong PINs before the last unlock no longer count towards a block.
     unlocked_at = models.DateTimeField(null=True, blank=True)
+    # Raised when every session must end (new password, disabled, sessions ended by an admin):
+    # a web session signed in under an older value is over.
+    sessions_epoch = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
 
     class Meta:
