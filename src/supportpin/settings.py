@@ -162,9 +162,9 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# Sign-in throttling (django-ratelimit) counts in the default cache: Redis when REDIS_URL is
-# set (shared by all app processes), else per process.
-RATELIMIT_USE_CACHE = "default"
+# Sign-in throttling (supportpin.accounts.throttle) counts failures where all app processes see
+# them: in Redis when REDIS_URL is set (this names its cache), else in the database.
+SUPPORTPIN_SIGN_IN_CACHE = "default" if REDIS_URL else ""
 SUPPORTPIN_SIGN_IN_RATE = env.str("SUPPORTPIN_SIGN_IN_RATE", default="10/5m")
 
 SESSION_COOKIE_SECURE = not DEBUG

@@ -7,17 +7,40 @@ import pyotp
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
 from supportpin.access.actions import end_grants_of
 from supportpin.accounts.models import ApiKey, Customer, PersonalData, Role, Staff, Token
+from supportpin.audit.actions import record
+from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import new_token, token_digest
 from supportpin.lib.problems import InvalidCredentials, OtpRequired, OwnAccount, UsernameTaken
 
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_PASSWORD_HASH = make_password("supportpin-dummy-password")
 OTP_VALID_STEPS = (-1, 0, 1)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who changes a staff account, as the audit log names them."""
+
+    kind: ActorKind
+    name: str
+    # The admin doing it, who may not disable their own account.
+    staff: Staff | None = None
+
+    @classmethod
+    def admin(cls, staff: Staff) -> "Actor":
+        return cls(ActorKind.ADMIN, staff.display_name, staff)
+
+    @classmethod
+    def integration(cls, key: ApiKey) -> "Actor":
+        return cls(ActorKind.INTEGRATION, key.name)
+
+
+SYSTEM = Actor(ActorKind.SYSTEM, "Support-PIN")
 
 
 @dataclass(frozen=True)
@@ -79,18 +102,51 @@ def _customer_by_login(username: str) -> Customer | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def set_staff_active(*, staff: Staff, active: bool, now: datetime, by: Staff | None = None) -> None:
-    """Disable (tokens and PIN grants end at once) or re-enable a staff account.
+def set_staff_active(*, staff: Staff, active: bool, now: datetime, by: Actor) -> None:
+    """Disable (sessions, tokens and PIN grants end at once) or re-enable a staff account.
 
-    `by` is the admin doing it; nobody disables their own account (and locks themselves out).
+    Nobody disables their own account (and locks themselves out).
     """
-    if by == staff and not active:
+    if by.staff == staff and not active:
         raise OwnAccount()
     with transaction.atomic():
-        Staff.objects.filter(pk=staff.pk).update(is_active=active)
+        if not Staff.objects.filter(pk=staff.pk, is_active=not active).update(is_active=active):
+            return
         if not active:
-            Token.objects.filter(staff=staff, revoked_at__isnull=True).update(revoked_at=now)
+            _end_sessions(staff, now=now)
             end_grants_of(supporter=staff, now=now)
+        event = Event.STAFF_ENABLED if active else Event.STAFF_DISABLED
+        _record_staff_change(event, staff=staff, now=now, by=by)
+
+
+def end_staff_sessions(*, staff: Staff, now: datetime, by: Actor) -> None:
+    """End every token and web session of a staff member at once."""
+    with transaction.atomic():
+        _end_sessions(staff, now=now)
+        _record_staff_change(Event.STAFF_SESSIONS_ENDED, staff=staff, now=now, by=by)
+
+
+def _end_sessions(who: Staff | Customer, *, now: datetime) -> None:
+    """Revoke the tokens of `who` and raise its epoch, which ends its web sessions."""
+    tokens = Token.objects.filter(revoked_at__isnull=True)
+    if isinstance(who, Staff):
+        Staff.objects.filter(pk=who.pk).update(sessions_epoch=F("sessions_epoch") + 1)
+        tokens.filter(staff=who).update(revoked_at=now)
+    else:
+        Customer.objects.filter(pk=who.pk).update(sessions_epoch=F("sessions_epoch") + 1)
+        tokens.filter(customer=who).update(revoked_at=now)
+
+
+def _record_staff_change(
+    event: Event, *, staff: Staff, now: datetime, by: Actor, **detail: str
+) -> None:
+    record(
+        event=event,
+        at=now,
+        actor_kind=by.kind,
+        actor=by.name,
+        detail={"staff": staff.username, **detail},
+    )
 
 
 def accept_otp(*, staff: Staff, code: str, now: datetime) -> bool:
@@ -133,6 +189,11 @@ def create_api_key(*, name: str, now: datetime) -> str:
     return key
 
 
+def revoke_api_key(*, key: ApiKey, now: datetime) -> None:
+    """Make an integration key dead at once."""
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now)
+
+
 @dataclass(frozen=True)
 class Address:
     street: str
@@ -151,15 +212,22 @@ def sync_customer(
     address: Address | None,
     now: datetime,
 ) -> bool:
-    """Create or update a customer from the provider's billing system; True when created."""
+    """Create or update a customer from the provider's billing system; True when created.
+
+    A new password ends the customer's tokens and web sessions; the same password again (billing
+    systems resend everything) changes nothing.
+    """
     with transaction.atomic():
         customer, created = Customer.objects.select_for_update().get_or_create(
             pk=number, defaults={"created_at": now, "updated_at": now}
         )
         customer.updated_at = now
-        if password is not None:
+        new_password = password is not None and not check_password(password, customer.password)
+        if new_password:
             customer.password = make_password(password)
-        customer.save()
+        customer.save(update_fields=["updated_at", "password"])
+        if new_password and not created:
+            _end_sessions(customer, now=now)
         personal = {"name": name, "email": email, "phone": phone}
         if address is not None:
             personal |= {
@@ -187,25 +255,52 @@ def sync_staff(
     active: bool,
     email: str,
     now: datetime,
+    by: Actor,
 ) -> StaffSync:
-    """Create or update a staff account; a new one gets a TOTP secret, returned only once."""
+    """Create or update a staff account; a new one gets a TOTP secret, returned only once.
+
+    A new password ends the account's tokens and web sessions; the same password again (billing
+    systems resend everything) changes nothing.
+    """
     with transaction.atomic():
-        found = Staff.objects.select_for_update().filter(username=username).first()
-        created = found is None
-        staff = found or Staff(username=username, otp_secret=pyotp.random_base32(), created_at=now)
-        was_active = staff.is_active
+        staff = Staff.objects.select_for_update().filter(username=username).first()
+        if staff is None:
+            staff = Staff.objects.create(
+                username=username,
+                display_name=display_name,
+                password=make_password(password),
+                role=role,
+                is_active=active,
+                email=email,
+                otp_secret=pyotp.random_base32(),
+                created_at=now,
+            )
+            _record_staff_change(Event.STAFF_CREATED, staff=staff, now=now, by=by, role=role)
+            return StaffSync(created=True, otp_secret=staff.otp_secret)
         staff.display_name = display_name
-        staff.password = make_password(password)
         staff.role = role
         staff.email = email
-        staff.save()
-        if was_active != active:
-            set_staff_active(staff=staff, active=active, now=now)
-    return StaffSync(created=created, otp_secret=staff.otp_secret if created else None)
+        new_password = not check_password(password, staff.password)
+        if new_password:
+            staff.password = make_password(password)
+        staff.save(update_fields=["display_name", "role", "email", "password"])
+        if staff.is_active != active:
+            set_staff_active(staff=staff, active=active, now=now, by=by)
+        if new_password:
+            _end_sessions(staff, now=now)
+            _record_staff_change(Event.STAFF_PASSWORD_CHANGED, staff=staff, now=now, by=by)
+    return StaffSync(created=False, otp_secret=None)
 
 
 def create_staff(
-    *, username: str, display_name: str, password: str, role: Role, email: str, now: datetime
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    email: str,
+    now: datetime,
+    by: Actor,
 ) -> StaffSync:
     """Add a new staff account (an admin's form); an existing username is refused, not updated."""
     with transaction.atomic():
@@ -219,4 +314,5 @@ def create_staff(
             active=True,
             email=email,
             now=now,
+            by=by,
         )

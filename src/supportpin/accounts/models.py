@@ -6,6 +6,9 @@ class Customer(models.Model):
 
     number = models.CharField(max_length=64, primary_key=True)
     password = models.CharField(max_length=255, blank=True)
+    # Raised when every session must end (a new password): a web session signed in under an
+    # older value is over.
+    sessions_epoch = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
@@ -52,6 +55,9 @@ class Staff(models.Model):
     blocked_at = models.DateTimeField(null=True, blank=True)
     # Wrong PINs before the last unlock no longer count towards a block.
     unlocked_at = models.DateTimeField(null=True, blank=True)
+    # Raised when every session must end (new password, disabled, sessions ended by an admin):
+    # a web session signed in under an older value is over.
+    sessions_epoch = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -94,3 +100,17 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignInFailures(models.Model):
+    """Failed sign-ins of one client address or one login in one throttling window.
+
+    Kept in the database so every app process sees the same count.
+    """
+
+    key = models.CharField(max_length=300, primary_key=True)
+    window_ends_at = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "sign-in failures"

@@ -1,35 +1,88 @@
-"""Sign-in throttling for the web UI and the API: failed attempts counted in the cache.
+"""Sign-in throttling for the web UI and the API, counted where every app process sees it.
 
-Counted per client address and per login name (django-ratelimit), so neither one client trying
-many names nor many clients trying one name get more than SUPPORTPIN_SIGN_IN_RATE failures.
-Successful sign-ins are not counted.
+Counted per client address and per login name, so neither one client trying many names nor many
+clients trying one name get more than SUPPORTPIN_SIGN_IN_RATE failures (a wrong password and a
+wrong TOTP code alike) within the window that their first failure opened. Successful sign-ins
+are not counted. The counts live in the database, or in the cache named by
+SUPPORTPIN_SIGN_IN_CACHE (Redis when REDIS_URL is set): both are shared by all app processes.
 """
 
+import ipaddress
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
 from django.conf import settings
-from django_ratelimit import ALL
-from django_ratelimit.core import get_usage
+from django.core.cache import caches
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from supportpin.accounts.models import SignInFailures
+
+_RATE = re.compile(r"(\d+)/(\d*)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def _login_key(login: str):
-    return lambda group, request: login.strip().lower()[:254]
+def _rate() -> tuple[int, timedelta]:
+    """The allowed failures and the window of SUPPORTPIN_SIGN_IN_RATE, e.g. "10/5m"."""
+    match = _RATE.fullmatch(settings.SUPPORTPIN_SIGN_IN_RATE)
+    if match is None:
+        raise ValueError(f"SUPPORTPIN_SIGN_IN_RATE {settings.SUPPORTPIN_SIGN_IN_RATE!r}: use 10/5m")
+    limit, count, unit = match.groups()
+    return int(limit), timedelta(seconds=int(count or 1) * _UNIT_SECONDS[unit])
 
 
-def _usages(request, login: str, *, increment: bool) -> list[dict]:
-    rate = settings.SUPPORTPIN_SIGN_IN_RATE
-    keys = {"sign-in-ip": "ip", "sign-in-login": _login_key(login)}
-    return [
-        get_usage(request, group=group, key=key, rate=rate, method=ALL, increment=increment)
-        for group, key in keys.items()
-    ]
+def _client(request) -> str:
+    address = ipaddress.ip_address(request.META["REMOTE_ADDR"])
+    # One IPv6 client usually holds a whole /64: count it as one.
+    prefix = 64 if address.version == 6 else 32
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def sign_in_blocked(request, login: str) -> bool:
+def _keys(request, login: str) -> list[str]:
+    return [f"sign-in-ip:{_client(request)}", f"sign-in-login:{login.strip().lower()[:254]}"]
+
+
+def sign_in_blocked(request, login: str, *, now: datetime) -> bool:
     """True when this client or this login has used up its failed sign-ins for now."""
-    return any(
-        u is not None and u["count"] >= u["limit"] for u in _usages(request, login, increment=False)
-    )
+    limit, _ = _rate()
+    keys = _keys(request, login)
+    counts: Iterable[int]
+    if settings.SUPPORTPIN_SIGN_IN_CACHE:
+        counts = caches[settings.SUPPORTPIN_SIGN_IN_CACHE].get_many(keys).values()
+    else:
+        counts = SignInFailures.objects.filter(key__in=keys, window_ends_at__gt=now).values_list(
+            "count", flat=True
+        )
+    return any(count >= limit for count in counts)
 
 
-def count_failed_sign_in(request, login: str) -> None:
+def count_failed_sign_in(request, login: str, *, now: datetime) -> None:
     """Count one failed sign-in against this client and this login."""
-    _usages(request, login, increment=True)
+    _, window = _rate()
+    for key in _keys(request, login):
+        if settings.SUPPORTPIN_SIGN_IN_CACHE:
+            cache = caches[settings.SUPPORTPIN_SIGN_IN_CACHE]
+            # add() opens the window only for the first failure; incr() is atomic in Redis.
+            seconds = int(window.total_seconds())
+            cache.add(key, 0, timeout=seconds)
+            try:
+                cache.incr(key)
+            except ValueError:  # the window closed between add() and incr()
+                cache.add(key, 1, timeout=seconds)
+        else:
+            _count_in_database(key, now=now, window=window)
+
+
+def _count_in_database(key: str, *, now: datetime, window: timedelta) -> None:
+    with transaction.atomic():
+        SignInFailures.objects.filter(window_ends_at__lte=now).delete()
+        # Incremented in the UPDATE itself, so concurrent failures never overwrite each other.
+        if SignInFailures.objects.filter(key=key).update(count=F("count") + 1):
+            return
+        try:
+            with transaction.atomic():
+                SignInFailures.objects.create(key=key, window_ends_at=now + window, count=1)
+        except IntegrityError:
+            # Another process opened the window between our UPDATE and INSERT: count in it.
+            SignInFailures.objects.filter(key=key).update(count=F("count") + 1)

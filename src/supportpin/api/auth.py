@@ -14,14 +14,15 @@ router = Router(tags=["sign-in"])
 @router.post("/auth/token", response={201: TokenOut}, auth=None)
 def create_token(request: HttpRequest, payload: TokenIn):
     """Sign in; staff send their current TOTP code as `otp`. Attempts are throttled (429)."""
-    if sign_in_blocked(request, payload.username):
+    now = clock.now()
+    if sign_in_blocked(request, payload.username, now=now):
         raise TooManySignIns()
     try:
         result = sign_in(
-            username=payload.username, password=payload.password, otp=payload.otp, now=clock.now()
+            username=payload.username, password=payload.password, otp=payload.otp, now=now
         )
     except InvalidCredentials:
-        count_failed_sign_in(request, payload.username)
+        count_failed_sign_in(request, payload.username, now=now)
         raise
     return Status(
         201, {"token": result.token, "expires_at": result.expires_at, "role": result.role}

@@ -2,7 +2,13 @@ from django.http import HttpRequest
 from ninja import Path, Query, Router, Schema, Status
 
 from supportpin.access.actions import unlock_supporter
-from supportpin.accounts.actions import Address, sync_customer, sync_staff
+from supportpin.accounts.actions import (
+    Actor,
+    Address,
+    end_staff_sessions,
+    sync_customer,
+    sync_staff,
+)
 from supportpin.accounts.models import Role, Staff
 from supportpin.api import present
 from supportpin.api.schemas import (
@@ -15,7 +21,6 @@ from supportpin.api.schemas import (
     StaffOut,
 )
 from supportpin.api.security import integration_only, integration_or_admin, principal_of
-from supportpin.audit.models import ActorKind
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound
 from supportpin.products.actions import decide, sync_product
@@ -65,9 +70,28 @@ def put_product(request: HttpRequest, product_id: Path[Identifier], payload: Pro
     return Status(201 if created else 200, present.product(Product.objects.get(pk=product_id)))
 
 
+def _actor(request: HttpRequest) -> Actor:
+    """The admin or the integration key behind a staff endpoint's call."""
+    principal = principal_of(request)
+    if principal.staff is not None:
+        return Actor.admin(principal.staff)
+    assert principal.api_key is not None  # integration_or_admin admits nobody else
+    return Actor.integration(principal.api_key)
+
+
+def _staff(username: str) -> Staff:
+    staff = Staff.objects.filter(username=username).first()
+    if staff is None:
+        raise NotFound("No staff member with this username.")
+    return staff
+
+
 @router.put("/staff/{username}", response={200: StaffOut, 201: StaffOut}, auth=integration_or_admin)
 def put_staff(request: HttpRequest, username: Path[Identifier], payload: StaffIn):
-    """Create or update a supporter or admin; the TOTP secret is returned only on create."""
+    """Create or update a supporter or admin; the TOTP secret is returned only on create.
+
+    A new password ends the staff member's tokens and web sessions; the same one changes nothing.
+    """
     result = sync_staff(
         username=username,
         display_name=payload.display_name,
@@ -76,6 +100,7 @@ def put_staff(request: HttpRequest, username: Path[Identifier], payload: StaffIn
         active=payload.active,
         email=payload.email,
         now=clock.now(),
+        by=_actor(request),
     )
     staff = Staff.objects.get(username=username)
     return Status(201 if result.created else 200, present.staff(staff, result.otp_secret))
@@ -84,17 +109,17 @@ def put_staff(request: HttpRequest, username: Path[Identifier], payload: StaffIn
 @router.post("/staff/{username}/unlock", response=StaffOut, auth=integration_or_admin)
 def unlock_staff(request: HttpRequest, username: Path[Identifier]):
     """Lift a supporter's block after too many wrong PINs."""
-    staff = Staff.objects.filter(username=username).first()
-    if staff is None:
-        raise NotFound("No staff member with this username.")
-    principal = principal_of(request)
-    if principal.staff is not None:
-        kind, actor = ActorKind.ADMIN, principal.staff.display_name
-    else:
-        assert principal.api_key is not None  # integration_or_admin admits nobody else
-        kind, actor = ActorKind.INTEGRATION, principal.api_key.name
-    unlock_supporter(staff=staff, actor_kind=kind, actor=actor, now=clock.now())
+    staff = _staff(username)
+    actor = _actor(request)
+    unlock_supporter(staff=staff, actor_kind=actor.kind, actor=actor.name, now=clock.now())
     return present.staff(staff)
+
+
+@router.delete("/staff/{username}/sessions", response={204: None}, auth=integration_or_admin)
+def delete_staff_sessions(request: HttpRequest, username: Path[Identifier]):
+    """End every token and web session of a staff member at once."""
+    end_staff_sessions(staff=_staff(username), now=clock.now(), by=_actor(request))
+    return Status(204, None)
 
 
 class DecisionQuery(Schema):

@@ -22,6 +22,11 @@ class Event(models.TextChoices):
     TICKET_REOPENED = "ticket_reopened", _("Ticket reopened")
     TICKET_AUTO_CLOSED = "ticket_auto_closed", _("Ticket closed after inactivity")
     TICKET_LOCKED = "ticket_locked", _("Ticket locked")
+    STAFF_CREATED = "staff_created", _("Staff account created")
+    STAFF_DISABLED = "staff_disabled", _("Staff account disabled")
+    STAFF_ENABLED = "staff_enabled", _("Staff account enabled")
+    STAFF_PASSWORD_CHANGED = "staff_password_changed", _("Staff password changed")
+    STAFF_SESSIONS_ENDED = "staff_sessions_ended", _("Staff sessions ended")
 
 
 class ActorKind(models.TextChoices):

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import TestCase
 
 from supportpin.accounts.actions import (
+    SYSTEM,
     Address,
     create_api_key,
     issue_token,
@@ -77,6 +78,7 @@ def make_staff(username: str, display_name: str, role: Role, *, now: datetime) -
         active=True,
         email=f"{username}@staff.example",
         now=now,
+        by=SYSTEM,
     )
     return Staff.objects.get(username=username)
 

@@ -17,21 +17,26 @@ CUSTOMER_KEY = "customer"
 STAFF_KEY = "staff"
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
+# The principal's sessions_epoch at sign-in: once it is raised (new password, disabled,
+# sessions ended) the session is over.
+EPOCH = "epoch"
 
 
 def sign_in_customer(request, customer: Customer) -> None:
-    _start(request, CUSTOMER_KEY, customer.pk)
+    _start(request, CUSTOMER_KEY, customer)
 
 
 def sign_in_staff(request, staff: Staff) -> None:
-    _start(request, STAFF_KEY, staff.pk)
+    _start(request, STAFF_KEY, staff)
 
 
-def _start(request, key: str, value) -> None:
+def _start(request, key: str, who: Customer | Staff) -> None:
     # A new session id on every sign-in: a planted session cookie is worthless.
     request.session.flush()
     now = clock.now().isoformat()
-    request.session.update({key: value, SIGNED_IN_AT: now, SEEN_AT: now})
+    request.session.update(
+        {key: who.pk, EPOCH: who.sessions_epoch, SIGNED_IN_AT: now, SEEN_AT: now}
+    )
 
 
 def sign_out(request) -> None:
@@ -39,7 +44,7 @@ def sign_out(request) -> None:
 
 
 class StaffSessionMiddleware:
-    """Resolve the signed-in principal; end staff sessions after 12 h or 60 min idle."""
+    """Resolve who is signed in; end sessions of an older epoch, staff's after 12 h/60 min idle."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -54,13 +59,17 @@ class StaffSessionMiddleware:
             seen = datetime.fromisoformat(session[SEEN_AT])
             too_old = now - signed_in >= timedelta(hours=settings.SUPPORTPIN_STAFF_SESSION_HOURS)
             idle = now - seen >= timedelta(minutes=settings.SUPPORTPIN_STAFF_IDLE_MINUTES)
-            staff = Staff.objects.filter(pk=session[STAFF_KEY], is_active=True).first()
+            staff = Staff.objects.filter(
+                pk=session[STAFF_KEY], is_active=True, sessions_epoch=session.get(EPOCH)
+            ).first()
             if staff is None or too_old or idle:
                 session.flush()
             else:
                 request.staff = staff
         elif CUSTOMER_KEY in session:
-            request.customer = Customer.objects.filter(pk=session[CUSTOMER_KEY]).first()
+            request.customer = Customer.objects.filter(
+                pk=session[CUSTOMER_KEY], sessions_epoch=session.get(EPOCH)
+            ).first()
             if request.customer is None:
                 session.flush()
         response = self.get_response(request)

@@ -286,6 +286,32 @@ class SignInThrottleTests(WebTestCase):
 
         self.assertContains(response, "Too many", status_code=400)
 
+    def test_it_counts_wrong_codes_after_the_right_password(self):
+        for _ in range(10):
+            self.client.post(
+                "/staff/login/", {"username": "sam", "password": PASSWORD, "otp": "000000"}
+            )
+
+        response = self.client.post(
+            "/staff/login/",
+            {"username": "sam", "password": PASSWORD, "otp": self.code_for(self.supporter)},
+        )
+
+        self.assertContains(response, "Too many", status_code=400)
+        self.assertNotIn("staff", self.client.session)
+
+    def test_it_counts_wrong_codes_on_the_enrolment_page(self):
+        self.client.post("/staff/login/", {"username": "sam", "password": PASSWORD})
+        for _ in range(10):
+            self.assertEqual(self.client.post("/staff/enrol/", {"otp": "000000"}).status_code, 400)
+
+        response = self.client.post("/staff/enrol/", {"otp": self.code_for(self.supporter)})
+
+        self.assertContains(response, "Too many", status_code=400)
+        self.assertNotIn("staff", self.client.session)
+        self.supporter.refresh_from_db()
+        self.assertIsNone(self.supporter.otp_confirmed_at)
+
 
 class StaffSessionTimeTests(WebTestCase):
     def test_it_keeps_an_active_session_under_sixty_minutes_idle(self):

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from supportpin.access.actions import unlock_supporter
 from supportpin.access.models import PinAttempt
-from supportpin.accounts.actions import create_staff, set_staff_active
+from supportpin.accounts.actions import Actor, create_staff, set_staff_active
 from supportpin.accounts.models import Role, Staff
 from supportpin.audit.models import ActorKind, AuditEntry, Event
 from supportpin.audit.verify import verify_chain
@@ -31,6 +31,7 @@ def staff_list(request):
                 role=Role(data["role"]),
                 email=data["email"],
                 now=clock.now(),
+                by=Actor.admin(request.staff),
             )
         except UsernameTaken:
             form.add_error("username", _("This username is taken."))
@@ -62,7 +63,9 @@ def staff_change(request, staff_id: int, change: str):
         messages.success(request, _("%(name)s is unlocked.") % {"name": staff.display_name})
     else:
         try:
-            set_staff_active(staff=staff, active=change == "enable", now=now, by=request.staff)
+            set_staff_active(
+                staff=staff, active=change == "enable", now=now, by=Actor.admin(request.staff)
+            )
         except OwnAccount as problem:
             show_problem(request, problem)
         else:

@@ -39,14 +39,15 @@ def customer_login(request):
     form = CustomerSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         login = form.cleaned_data["login"]
-        if sign_in_blocked(request, login):
+        now = clock.now()
+        if sign_in_blocked(request, login, now=now):
             form.add_error(None, TOO_MANY)
         else:
             try:
                 password = form.cleaned_data["password"]
                 customer = authenticate_customer(login=login, password=password)
             except InvalidCredentials:
-                count_failed_sign_in(request, login)
+                count_failed_sign_in(request, login, now=now)
                 form.add_error(None, _("Customer number, e-mail or password is wrong."))
             else:
                 session.sign_in_customer(request, customer)
@@ -58,7 +59,8 @@ def staff_login(request):
     form = StaffSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if sign_in_blocked(request, data["username"]):
+        now = clock.now()
+        if sign_in_blocked(request, data["username"], now=now):
             form.add_error(None, TOO_MANY)
         else:
             try:
@@ -68,10 +70,10 @@ def staff_login(request):
             if staff is not None and not data["otp"] and staff.otp_confirmed_at is None:
                 request.session[ENROLLING] = staff.pk
                 return redirect("web:staff-enrol")
-            if staff is not None and accept_otp(staff=staff, code=data["otp"], now=clock.now()):
+            if staff is not None and accept_otp(staff=staff, code=data["otp"], now=now):
                 session.sign_in_staff(request, staff)
                 return _next_or(request, "web:support-home")
-            count_failed_sign_in(request, data["username"])
+            count_failed_sign_in(request, data["username"], now=now)
             form.add_error(None, _("Username, password or code is wrong."))
     status = 400 if form.errors else 200
     return render(request, "web/staff_login.html", {"form": form}, status=status)
@@ -85,11 +87,17 @@ def staff_enrol(request):
         return redirect("web:staff-login")
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if accept_otp(staff=staff, code=form.cleaned_data["otp"], now=clock.now()):
+        now = clock.now()
+        if sign_in_blocked(request, staff.username, now=now):
+            form.add_error(None, TOO_MANY)
+        elif accept_otp(staff=staff, code=form.cleaned_data["otp"], now=now):
             session.sign_in_staff(request, staff)
             messages.success(request, _("Your authenticator is set up."))
             return redirect("web:support-home")
-        form.add_error("otp", _("This code is not valid. Try the next one."))
+        else:
+            # Codes guessed here count like those of the sign-in form.
+            count_failed_sign_in(request, staff.username, now=now)
+            form.add_error("otp", _("This code is not valid. Try the next one."))
     uri = (
         f"otpauth://totp/Support-PIN:{staff.username}?secret={staff.otp_secret}&issuer=Support-PIN"
     )

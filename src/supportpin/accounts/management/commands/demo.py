@@ -5,7 +5,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from supportpin.access.actions import claim_ticket
-from supportpin.accounts.actions import Address, create_api_key, sync_customer, sync_staff
+from supportpin.accounts.actions import (
+    SYSTEM,
+    Address,
+    create_api_key,
+    sync_customer,
+    sync_staff,
+)
 from supportpin.accounts.models import Customer, Role, Staff
 from supportpin.lib import clock
 from supportpin.products.actions import sync_product
@@ -70,6 +76,7 @@ class Command(BaseCommand):
                     active=True,
                     email=f"{username}@support.example.org",
                     now=now,
+                    by=SYSTEM,
                 )
         if not Ticket.objects.exists():
             self._tickets(now)
