@@ -165,6 +165,11 @@ SUPPORTPIN_SIGN_IN_RATE = env.str("SUPPORTPIN_SIGN_IN_RATE", default="10/5m")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# The language choice rides along like the session cookie: only over TLS, never cross-site,
+# and out of reach of scripts (nothing in the pages reads it).
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
