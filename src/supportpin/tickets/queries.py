@@ -1,9 +1,10 @@
 """Ticket listings: effective status in SQL (time-exact), newest activity first, keyset pages."""
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleLessThan
 
 from supportpin.accounts.models import Staff
 from supportpin.lib.problems import Invalid
@@ -18,17 +19,27 @@ def with_status(tickets: QuerySet[Ticket], status: Status, now: datetime) -> Que
     return tickets.filter(status=status).exclude(overdue)
 
 
+# Ticket ids are bigints; a forged cursor must not carry an id the database cannot compare.
+LARGEST_ID = 2**63 - 1
+
+
 def encode_cursor(ticket: Ticket) -> str:
     raw = f"{ticket.updated_at.isoformat()}|{ticket.pk}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """Return the position a cursor of `encode_cursor` points at, or raise Invalid."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        at, pk = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
-        return datetime.fromisoformat(at), int(pk)
-    except (ValueError, UnicodeDecodeError) as exc:
+        text, number = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+        at, pk = datetime.fromisoformat(text), int(number)
+        if at.tzinfo is None or not 0 < pk <= LARGEST_ID:
+            raise ValueError(cursor)
+        # In UTC, as the database compares it; the first and last days of the calendar
+        # overflow here (year 1 at +01:00) rather than in the database driver.
+        return at.astimezone(UTC), pk
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise Invalid(
             "Unknown cursor.", errors=[{"field": "cursor", "message": "invalid"}]
         ) from exc
@@ -40,8 +51,10 @@ def ticket_page(
     """Return one page, newest activity first, and the cursor of the next page (or None)."""
     tickets = tickets.order_by("-updated_at", "-id")
     if cursor:
-        at, pk = decode_cursor(cursor)
-        tickets = tickets.filter(Q(updated_at__lt=at) | Q(updated_at=at, id__lt=pk))
+        # A row-value comparison, so PostgreSQL seeks the (updated_at, id) index to the cursor
+        # instead of reading and dropping every row of the pages before it.
+        position = Tuple(F("updated_at"), F("id"))
+        tickets = tickets.filter(TupleLessThan(position, decode_cursor(cursor)))
     page = list(tickets.select_related("assignee").prefetch_related("products")[: size + 1])
     more = len(page) > size
     page = page[:size]

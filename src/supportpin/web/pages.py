@@ -45,8 +45,11 @@ def problem_text(problem: Problem) -> str:
 
 def cursor_param(request) -> int | None:
     """The `cursor` query parameter as a positive integer, or None."""
-    value = request.GET.get("cursor", "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    try:
+        value = int(request.GET.get("cursor", ""))
+    except ValueError:  # also digits int() refuses, such as "²", and numbers of 5,000 digits
+        return None
+    return value if value > 0 else None
 
 
 def ticket_context(ticket: Ticket, form) -> dict:

@@ -243,6 +243,17 @@ class ApiDocumentTests(SupportPinTestCase):
 
         self.assertEqual(response.status_code, 200)
 
+    def test_it_serves_the_interactive_docs_under_the_strict_policy_from_its_own_files(self):
+        response = self.client.get("/api/v1/docs")
+
+        policy = response["Content-Security-Policy"]
+        self.assertIn("script-src 'self'", policy)
+        self.assertNotIn("unsafe", policy)
+        scripts = re.findall(r'<script[^>]*src="([^"]+)"', response.content.decode())
+        self.assertTrue(scripts)
+        for src in scripts:
+            self.assertTrue(src.startswith("/static/"), src)
+
     def test_it_never_answers_garbage_with_a_server_error(self):
         token = self.token_for(self.supporter)
         sent, reached, errors = 0, 0, []

@@ -1,6 +1,8 @@
 """The supporters' queue: filters by time-exact status and holder, order, and cursor pages."""
 
+import base64
 import re
+import unittest
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -162,6 +164,33 @@ class TicketQueueTests(TicketTestCase):
 
         self.assertIn(response.status_code, (200, 422), response.content)
 
+    def test_it_refuses_a_cursor_at_the_ends_of_the_calendar_or_without_a_time_zone(self):
+        self.many_tickets(3)
+        token = self.token_for(self.supporter)
+
+        for raw in (
+            "0001-01-01T00:00:00+01:00|5",
+            "9999-12-31T23:59:59-01:00|5",
+            "2026-11-27T09:00:00|5",
+            "2026-11-27T09:00:00+00:00|0",
+            "2026-11-27T09:00:00+00:00|9223372036854775808",
+        ):
+            with self.subTest(raw):
+                cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+                response = self.get(f"/support/tickets?cursor={cursor}", token)
+                self.assertProblem(response, 422, "invalid")
+
+    def test_it_pages_from_a_cursor_at_the_first_or_last_second_of_the_calendar(self):
+        created = self.many_tickets(3)
+
+        for raw, expected in (
+            ("0001-01-01T00:00:00+00:00|5", []),
+            ("9999-12-31T23:59:59+00:00|5", sorted(created, reverse=True)),
+        ):
+            with self.subTest(raw):
+                cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+                self.assertEqual(self.queue(f"?cursor={cursor}"), expected)
+
     def test_it_refuses_an_unknown_filter_value(self):
         token = self.token_for(self.supporter)
 
@@ -177,3 +206,27 @@ class TicketQueueTests(TicketTestCase):
         )
         self.assertEqual(self.get("/support/tickets").status_code, 401)
         self.assertEqual(len(self.queue(who=self.admin)), 1)
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "reads PostgreSQL's query plan")
+class DeepQueuePageTests(TicketTestCase):
+    def test_it_seeks_the_index_to_the_cursor_instead_of_filtering_earlier_pages(self):
+        for i in range(60):
+            self.travel_to(START + timedelta(minutes=i))
+            self.open_ticket()
+        token = self.token_for(self.supporter)
+        cursor = LINK.match(self.get("/support/tickets", token)["Link"])["url"].split("cursor=")[1]
+
+        with CaptureQueriesContext(connection) as queries:
+            self.get(f"/support/tickets?cursor={cursor}", token)
+        page_query = next(
+            q["sql"] for q in queries if q["sql"].startswith('SELECT "tickets_ticket"')
+        )
+        with connection.cursor() as cursor:
+            # A handful of rows: make PostgreSQL show the plan it would use for many.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {page_query}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+
+        self.assertRegex(plan, r"Index Cond: \(ROW\(updated_at, id\) < ROW\(", plan)
+        self.assertNotIn("Filter", plan, plan)

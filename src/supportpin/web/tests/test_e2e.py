@@ -394,3 +394,20 @@ class LanguageTests:
         assert overflow <= 0, f"the Support page is {overflow}px wider than a phone"
         browsers.shot(customer, "17-customer-support-en-phone")
         browsers.assert_clean()
+
+
+class ApiDocsTests:
+    __test__ = True
+
+    def test_it_shows_the_interactive_api_docs_under_the_strict_policy(self, browsers):
+        reader = browsers.open("developer")
+
+        response = reader.goto("/api/v1/docs")
+
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        path = reader.locator(".opblock-summary-path", has_text="/api/v1/support/grants").first
+        expect(path).to_be_visible()
+        path.click()
+        expect(reader.get_by_role("button", name="Try it out")).to_be_visible()
+        browsers.shot(reader, "18-api-docs")
+        browsers.assert_clean()

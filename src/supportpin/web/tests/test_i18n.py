@@ -131,6 +131,15 @@ class LanguageTests(SupportPinTestCase):
         self.assertContains(page, "Customer number or e-mail")
         self.assertNotContains(page, "Anmeldung")
 
+    def test_it_keeps_the_language_choice_in_a_secure_same_site_cookie(self):
+        response = self.client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+
+        cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+        self.assertEqual(cookie.value, "en")
+        self.assertTrue(cookie["secure"])
+        self.assertTrue(cookie["httponly"])
+        self.assertEqual(cookie["samesite"], "Lax")
+
     def test_it_explains_a_failed_sign_in_in_german(self):
         response = self.client.post("/login/", {"login": "C-1001", "password": "wrong"})
 

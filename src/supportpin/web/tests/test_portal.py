@@ -1,3 +1,4 @@
+import base64
 import re
 from datetime import timedelta
 
@@ -318,6 +319,14 @@ class PortalTicketTests(PortalTestCase):
 
         self.assertLess(response.status_code, 500)
 
+    def test_it_shows_the_first_page_for_a_cursor_at_the_ends_of_the_calendar(self):
+        self.open_ticket("Server down")
+
+        for raw in ("0001-01-01T00:00:00+01:00|1", "9999-12-31T23:59:59-01:00|1"):
+            with self.subTest(raw):
+                cursor = base64.urlsafe_b64encode(raw.encode()).decode()
+                self.assertContains(self.page(f"/portal/tickets/?cursor={cursor}"), "Server down")
+
     def test_it_pages_the_ticket_list(self):
         for n in range(26):
             self.travel_to(START + timedelta(minutes=n))
@@ -353,6 +362,13 @@ class AccessLogPageTests(PortalTestCase):
         self.assertTrue(older)
         self.assertLess(older[0], times[-1])
         self.assertEqual(older, sorted(older, reverse=True))
+
+    def test_it_shows_the_newest_entries_for_a_cursor_that_is_no_number(self):
+        self.redeem(self.current_pin())
+
+        for cursor in ("%C2%B2", "1" * 5000, "-3", "x"):
+            with self.subTest(cursor=cursor[:10]):
+                self.assertContains(self.page(f"/portal/access/?cursor={cursor}"), "Sam S.")
 
     def test_it_has_no_older_entries_link_for_a_short_log(self):
         self.redeem(self.current_pin())

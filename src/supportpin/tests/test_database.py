@@ -1,0 +1,33 @@
+"""How the app talks to PostgreSQL: pooled connections that need no set-up per request."""
+
+import unittest
+
+from django.db import connection
+from django.test import TransactionTestCase
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "about PostgreSQL connections")
+class DatabaseConnectionTests(TransactionTestCase):
+    def session_after_a_request(self, query: str):
+        """Run `query` the way a request does: on a connection taken and given back."""
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute(query)
+            value = cursor.fetchone()[0]
+        connection.close()
+        return value
+
+    def test_it_opens_no_new_server_session_per_request(self):
+        sessions = "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database()"
+        open_before = set(self.session_after_a_request(sessions))
+
+        served_by = {self.session_after_a_request("SELECT pg_backend_pid()") for _ in range(10)}
+
+        # Pooled, requests reuse sessions already open; unpooled, each opens its own.
+        self.assertLessEqual(served_by, open_before)
+
+    def test_it_starts_each_session_in_utc_without_setting_the_zone_afterwards(self):
+        query = "SELECT setting || ' from ' || source FROM pg_settings WHERE name = 'TimeZone'"
+
+        # "client": sent with the connection request, not by a set_config() round trip.
+        self.assertEqual(self.session_after_a_request(query), "UTC from client")
