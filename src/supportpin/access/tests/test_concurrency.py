@@ -16,7 +16,9 @@ from supportpin.accounts.models import Role
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.audit.verify import verify_chain
 from supportpin.lib.problems import PinInvalid, TooManyAttempts
-from supportpin.lib.testing import (
+from supportpin.notify.models import Kind, OutboxMessage
+from supportpin.products.actions import read_product
+from testsupport import (
     START,
     THREADS,
     in_parallel,
@@ -24,8 +26,6 @@ from supportpin.lib.testing import (
     make_product,
     make_staff,
 )
-from supportpin.notify.models import Kind, OutboxMessage
-from supportpin.products.actions import read_product
 
 
 @unittest.skipUnless(

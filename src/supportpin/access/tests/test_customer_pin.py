@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from django.test import override_settings
 
 from supportpin.access.models import SupportPin
-from supportpin.lib.testing import START, SupportPinTestCase
+from testsupport import START, SupportPinTestCase
 
 
 def at(value: str) -> datetime:

@@ -3,8 +3,8 @@ from datetime import timedelta
 from django.test import override_settings
 
 from supportpin.audit.models import AuditEntry
-from supportpin.lib.testing import START, SupportPinTestCase, personal_markers
 from supportpin.notify.models import Kind, OutboxMessage
+from testsupport import START, SupportPinTestCase, personal_markers
 
 ADMIN_EMAIL = "ada@staff.example"
 

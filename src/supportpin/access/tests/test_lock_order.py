@@ -17,7 +17,7 @@ from supportpin.access.models import Grant
 from supportpin.access.tests.test_concurrency import ConcurrencyTestCase
 from supportpin.accounts.actions import create_api_key, issue_token
 from supportpin.accounts.models import Role, Staff
-from supportpin.lib.testing import in_parallel
+from testsupport import in_parallel
 
 TRIALS = 40
 

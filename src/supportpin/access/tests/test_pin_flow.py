@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from supportpin.lib.testing import START, SupportPinTestCase
+from testsupport import START, SupportPinTestCase
 
 
 class PinFlowTests(SupportPinTestCase):

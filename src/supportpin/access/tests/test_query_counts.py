@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 from supportpin.access.access import may_access
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib import clock
-from supportpin.lib.testing import SupportPinTestCase, make_product
+from testsupport import SupportPinTestCase, make_product
 
 # sp/rel = SAVEPOINT/RELEASE of the action's atomic block (a test runs inside a transaction);
 # audit(3) = head row lock, entry insert, head update (inside the action's transaction).

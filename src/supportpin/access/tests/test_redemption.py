@@ -1,7 +1,7 @@
 from datetime import datetime, timedelta
 
-from supportpin.lib.testing import START, SupportPinTestCase, personal_markers
 from supportpin.notify.models import Kind, OutboxMessage
+from testsupport import START, SupportPinTestCase, personal_markers
 
 
 def at(value: str) -> datetime:

@@ -5,11 +5,11 @@ from supportpin.access.actions import claim_ticket
 from supportpin.access.tests.test_concurrency import ConcurrencyTestCase
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib.problems import TicketClaimed
-from supportpin.lib.testing import PASSWORD, START, THREADS, in_parallel
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Ticket
 from supportpin.tickets.tests.test_lifecycle import DAY, SECOND, TicketTestCase
 from supportpin.web.tests.browser import WebTestCase
+from testsupport import PASSWORD, START, THREADS, in_parallel
 
 
 class TicketGrantTests(TicketTestCase, WebTestCase):

@@ -3,7 +3,7 @@ from io import StringIO
 from django.core.management import CommandError, call_command
 
 from supportpin.accounts.models import ApiKey
-from supportpin.lib.testing import SupportPinTestCase
+from testsupport import SupportPinTestCase
 
 DECISION = "/decisions?supporter=sam&product=gs-1"
 

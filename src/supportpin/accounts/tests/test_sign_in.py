@@ -4,7 +4,7 @@ import pyotp
 
 from supportpin.accounts.models import Customer, Staff
 from supportpin.lib import clock
-from supportpin.lib.testing import PASSWORD, START, SupportPinTestCase, personal_markers
+from testsupport import PASSWORD, START, SupportPinTestCase, personal_markers
 
 
 class SignInTests(SupportPinTestCase):

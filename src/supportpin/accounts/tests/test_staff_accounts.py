@@ -3,7 +3,7 @@ from supportpin.accounts.models import Role, Staff
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib import clock
 from supportpin.lib.problems import OwnAccount, UsernameTaken
-from supportpin.lib.testing import PASSWORD, SupportPinTestCase
+from testsupport import PASSWORD, SupportPinTestCase
 
 
 class StaffAccountTests(SupportPinTestCase):

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import RequestFactory, TransactionTestCase, override_settings
 
 from supportpin.accounts.throttle import count_failed_sign_in, sign_in_blocked
-from supportpin.lib.testing import PASSWORD, START, THREADS, SupportPinTestCase, in_parallel
+from testsupport import PASSWORD, START, THREADS, SupportPinTestCase, in_parallel
 
 REDIS_URL = os.environ.get("SUPPORTPIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -3,7 +3,7 @@ import re
 
 from django.conf import settings
 
-from supportpin.lib.testing import PASSWORD, SupportPinTestCase
+from testsupport import PASSWORD, SupportPinTestCase
 
 HUGE_STRING = "x" * 10_000
 CUSTOMER_BODY = {"name": "Nora Neu", "email": "nora@example.com", "password": "long password"}

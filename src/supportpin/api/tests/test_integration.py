@@ -6,7 +6,7 @@ import pyotp
 from django.core.management import call_command
 
 from supportpin.lib import clock
-from supportpin.lib.testing import START, SupportPinTestCase
+from testsupport import START, SupportPinTestCase
 
 NEW_CUSTOMER = {
     "name": "Nora Neu",

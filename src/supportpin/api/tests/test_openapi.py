@@ -1,6 +1,6 @@
 """The OpenAPI document tells clients which problems each operation answers, and their shape."""
 
-from supportpin.lib.testing import SupportPinTestCase
+from testsupport import SupportPinTestCase
 
 PROBLEM = "application/problem+json"
 

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 
-from supportpin.lib.testing import PASSWORD, SupportPinTestCase, personal_markers
 from supportpin.notify.models import Kind, OutboxMessage
+from testsupport import PASSWORD, SupportPinTestCase, personal_markers
 
 MARKERS = [value for number in ("C-1001", "C-2002") for value in personal_markers(number).values()]
 

@@ -2,8 +2,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from supportpin.lib import clock
-from supportpin.lib.testing import START, SupportPinTestCase
 from supportpin.products.actions import read_product
+from testsupport import START, SupportPinTestCase
 
 
 class AccessLogTests(SupportPinTestCase):

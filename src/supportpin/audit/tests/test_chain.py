@@ -9,8 +9,8 @@ from django.db import transaction
 from supportpin.audit.actions import batched_appends, record
 from supportpin.audit.models import ActorKind, AuditEntry, AuditHead, Event
 from supportpin.audit.verify import verify_chain
-from supportpin.lib.testing import START, SupportPinTestCase
 from supportpin.notify.models import Kind, OutboxMessage
+from testsupport import START, SupportPinTestCase
 
 
 class AuditChainTests(SupportPinTestCase):

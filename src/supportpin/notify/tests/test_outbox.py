@@ -20,10 +20,10 @@ from django.test import SimpleTestCase, TransactionTestCase, override_settings
 
 from supportpin.accounts.models import Role
 from supportpin.lib import clock
-from supportpin.lib.testing import START, SupportPinTestCase, in_parallel, make_staff
 from supportpin.notify.actions import queue_email, queue_webhook
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.notify.outbox import send_due
+from testsupport import START, SupportPinTestCase, in_parallel, make_staff
 
 SECRET = "webhook-test-secret"
 

@@ -13,10 +13,10 @@ from django.test import TransactionTestCase, override_settings
 
 from supportpin.access.models import SupportPin
 from supportpin.lib import clock
-from supportpin.lib.testing import START, SupportPinTestCase
 from supportpin.notify.actions import queue_email
 from supportpin.notify.models import OutboxMessage
 from supportpin.ops.worker import PassReport, run_forever
+from testsupport import START, SupportPinTestCase
 
 IDLE = PassReport(0, 0, 0, 0, 0, 0)
 BUSY = PassReport(0, 0, 0, 0, 1, 0)

@@ -6,8 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from supportpin.accounts.models import Customer, Staff
-from supportpin.lib.testing import START, SupportPinTestCase, personal_markers
 from supportpin.notify.models import Kind, OutboxMessage
+from testsupport import START, SupportPinTestCase, personal_markers
 
 CUSTOMER_MAIL = personal_markers("C-1001")["email"]
 SECOND = timedelta(seconds=1)

@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from supportpin.lib import clock
-from supportpin.lib.testing import START
 from supportpin.tickets.actions import open_ticket
 from supportpin.tickets.tests.test_lifecycle import TicketTestCase
+from testsupport import START
 
 DAY = timedelta(days=1)
 LINK = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')

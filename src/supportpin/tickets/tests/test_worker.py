@@ -13,7 +13,11 @@ from supportpin.accounts.models import Role
 from supportpin.audit.chain import GENESIS
 from supportpin.audit.models import AuditEntry, AuditHead, Event
 from supportpin.audit.verify import verify_chain
-from supportpin.lib.testing import (
+from supportpin.notify.models import Kind, OutboxMessage
+from supportpin.tickets import actions
+from supportpin.tickets.models import Ticket
+from supportpin.tickets.tests.test_lifecycle import CUSTOMER_MAIL, TicketTestCase
+from testsupport import (
     START,
     THREADS,
     in_parallel,
@@ -21,10 +25,6 @@ from supportpin.lib.testing import (
     make_product,
     make_staff,
 )
-from supportpin.notify.models import Kind, OutboxMessage
-from supportpin.tickets import actions
-from supportpin.tickets.models import Ticket
-from supportpin.tickets.tests.test_lifecycle import CUSTOMER_MAIL, TicketTestCase
 
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)

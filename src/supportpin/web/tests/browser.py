@@ -8,7 +8,7 @@ from django.test import Client
 
 from supportpin.accounts.models import Customer, Staff
 from supportpin.lib import clock
-from supportpin.lib.testing import PASSWORD, SupportPinTestCase, personal_markers
+from testsupport import PASSWORD, SupportPinTestCase, personal_markers
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 STYLE_ATTRIBUTE = re.compile(r"<[^>]*\sstyle\s*=", re.IGNORECASE)

@@ -1,7 +1,7 @@
 from supportpin.accounts.models import Staff
 from supportpin.audit.models import AuditEntry
-from supportpin.lib.testing import PASSWORD
 from supportpin.web.tests.browser import WebTestCase
+from testsupport import PASSWORD
 
 NEW_SUPPORTER = {
     "username": "nina",

@@ -32,7 +32,7 @@ from supportpin.accounts.models import Role  # noqa: E402
 from supportpin.audit.chain import GENESIS  # noqa: E402
 from supportpin.audit.models import AuditHead  # noqa: E402
 from supportpin.lib import clock  # noqa: E402
-from supportpin.lib.testing import (  # noqa: E402
+from testsupport import (  # noqa: E402
     PASSWORD,
     make_customer,
     make_product,

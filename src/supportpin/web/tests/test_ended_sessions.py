@@ -2,8 +2,8 @@
 session at once; the same password sent again ends nothing."""
 
 from supportpin.accounts.models import Customer, Staff
-from supportpin.lib.testing import PASSWORD
 from supportpin.web.tests.browser import WebTestCase
+from testsupport import PASSWORD
 
 NEW_PASSWORD = "a brand-new long password"
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import SimpleTestCase
 from django.utils import translation
 
-from supportpin.lib.testing import SupportPinTestCase
+from testsupport import SupportPinTestCase
 
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 

@@ -2,9 +2,9 @@ import base64
 import re
 from datetime import timedelta
 
-from supportpin.lib.testing import START, personal_markers
 from supportpin.tickets.models import Message, Ticket
 from supportpin.web.tests.browser import WebTestCase
+from testsupport import START, personal_markers
 
 PORTAL_PAGES = [
     "/portal/",

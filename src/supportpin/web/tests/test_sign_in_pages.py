@@ -4,8 +4,8 @@ import pyotp
 from django.test import override_settings
 
 from supportpin.lib import clock
-from supportpin.lib.testing import PASSWORD, START, personal_markers
 from supportpin.web.tests.browser import WebTestCase
+from testsupport import PASSWORD, START, personal_markers
 
 
 class CustomerSignInPageTests(WebTestCase):

@@ -5,10 +5,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from supportpin.audit.models import AuditEntry, Event
-from supportpin.lib.testing import START
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.tickets.models import Ticket
 from supportpin.web.tests.browser import WebTestCase
+from testsupport import START
 
 
 def ticket_loads(queries: CaptureQueriesContext) -> int:

@@ -1,4 +1,8 @@
-"""The shared test base: named personas with personal-data markers, and API helpers."""
+"""The shared test base: named personas with personal-data markers, and API helpers.
+
+It lives outside the installed package (pytest puts the repository root on the path), so the
+service ships no test code and `lib` stays free of the domain.
+"""
 
 import json
 import threading
