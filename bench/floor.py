@@ -40,7 +40,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from supportpin.accounts.actions import issue_token, sync_staff  # noqa: E402
+from supportpin.accounts.actions import SYSTEM, issue_token, sync_staff  # noqa: E402
 from supportpin.accounts.models import Role, Staff  # noqa: E402
 from supportpin.lib import clock  # noqa: E402
 
@@ -63,6 +63,7 @@ def supporter_token() -> str:
         active=True,
         email="bench@staff.example",
         now=now,
+        by=SYSTEM,
     )
     staff = Staff.objects.get(username="bench")
     return issue_token(now=now, hours=12, role=Role.SUPPORTER, staff=staff).token
