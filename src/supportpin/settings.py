@@ -1,5 +1,6 @@
 """Settings for Support-PIN, read from the environment (see README "Configuration")."""
 
+import re
 from pathlib import Path
 
 import environ
@@ -163,6 +164,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SUPPORTPIN_STAFF_SESSION_HOURS = 12
 SUPPORTPIN_STAFF_IDLE_MINUTES = env.int("SUPPORTPIN_STAFF_IDLE_MINUTES", default=60)
 LOGIN_URL = "/login/"
+# Forward auth (docs/forward-auth.md): set to a parent domain such as ".example.com" so the staff
+# session cookie also reaches the admin tools guarded by Support-PIN on sibling hosts.
+SESSION_COOKIE_DOMAIN = env.str("SESSION_COOKIE_DOMAIN", default="") or None
 
 # Strict CSP: every script and style is a file served by the app, the API's docs page too
 # (django-ninja's Swagger UI, served from the ninja package's static files, not a CDN).
@@ -225,3 +229,25 @@ SUPPORTPIN_PRODUCT_ACTIONS = env.list(
 )
 SUPPORTPIN_OUTBOX_MAX_ATTEMPTS = env.int("SUPPORTPIN_OUTBOX_MAX_ATTEMPTS", default=20)
 SUPPORTPIN_OUTBOX_LEASE_SECONDS = env.int("SUPPORTPIN_OUTBOX_LEASE_SECONDS", default=300)
+
+
+def _forward_auth_routes() -> list[re.Pattern]:
+    # Separated by whitespace, not commas: regular expressions contain commas ({1,64}).
+    routes = []
+    for pattern in env.str("SUPPORTPIN_FORWARD_AUTH_ROUTES", default="").split():
+        try:
+            route = re.compile(pattern)
+        except re.error as error:
+            raise ImproperlyConfigured(
+                f"SUPPORTPIN_FORWARD_AUTH_ROUTES: {pattern!r} is no regular expression: {error}."
+            ) from error
+        if "product" not in route.groupindex:
+            raise ImproperlyConfigured(
+                f"SUPPORTPIN_FORWARD_AUTH_ROUTES: {route.pattern!r} has no (?P<product>...) group."
+            )
+        routes.append(route)
+    return routes
+
+
+# Matched from the start of the proxied URL's path; the first match names the product.
+SUPPORTPIN_FORWARD_AUTH_ROUTES = _forward_auth_routes()

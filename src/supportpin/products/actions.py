@@ -16,7 +16,7 @@ from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.problems import Invalid
 from supportpin.notify.actions import queue_webhook
-from supportpin.products.models import Product
+from supportpin.products.models import Product, ProxiedAccess
 
 
 def sync_product(
@@ -131,5 +131,35 @@ def decide(*, supporter: Staff | None, product: Product | None, now: datetime) -
                 now,
                 product=product.pk,
                 detail={"via": "decision api"},
+            )
+    return grant
+
+
+def admit_through_proxy(
+    *, supporter: Staff, product: Product | None, now: datetime
+) -> Grant | None:
+    """Answer a reverse proxy's forward-auth check; log a yes once per grant, product, 5 min."""
+    if product is None:
+        return None
+    grant = may_access(supporter, product, now)
+    if grant is None:
+        return None
+    # A proxied page makes dozens of requests: one entry per 5 minutes says enough.
+    bucket = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    window = ProxiedAccess.objects.filter(grant=grant, product=product, bucket=bucket)
+    # Most checks fall into a window already logged: they answer without taking a write lock.
+    if window.exists():
+        return grant
+    with transaction.atomic():
+        # The unique key settles a race between app processes: one row, one audit entry.
+        _, new = ProxiedAccess.objects.get_or_create(grant=grant, product=product, bucket=bucket)
+        if new:
+            _audit_access(
+                Event.ACCESS_DECIDED,
+                supporter,
+                grant,
+                now,
+                product=product.pk,
+                detail={"via": "forward auth"},
             )
     return grant

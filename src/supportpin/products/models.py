@@ -17,3 +17,22 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class ProxiedAccess(models.Model):
+    """One audited window of forward-auth access: a grant, a product and a 5-minute bucket.
+
+    The unique key makes the coalescing hold across app processes: only the request whose row
+    is new writes the audit entry.
+    """
+
+    grant = models.ForeignKey("access.Grant", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grant", "product", "bucket"], name="proxied_access_once_per_bucket"
+            )
+        ]

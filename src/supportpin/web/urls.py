@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from supportpin.web.views import admin, auth, portal, support
+from supportpin.web.views import admin, auth, forward_auth, portal, support
 
 app_name = "web"
 
@@ -69,4 +69,5 @@ urlpatterns = [
         name="staff-admin-change",
     ),
     path("staff-admin/audit/", admin.audit_status, name="staff-admin-audit"),
+    path("auth/forward", forward_auth.forward, name="forward-auth"),
 ]
