@@ -29,8 +29,6 @@ from django.db import connection  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 from supportpin.accounts.models import Role  # noqa: E402
-from supportpin.audit.chain import GENESIS  # noqa: E402
-from supportpin.audit.models import AuditHead  # noqa: E402
 from supportpin.lib import clock  # noqa: E402
 from testsupport import (  # noqa: E402
     PASSWORD,
@@ -38,6 +36,7 @@ from testsupport import (  # noqa: E402
     make_product,
     make_staff,
     personal_markers,
+    restore_audit_head,
 )
 
 CHROMIUM_ARGS = [
@@ -90,10 +89,6 @@ def _audit_head_kept(django_db_blocker):
         # Otherwise this module's last connection stays open and PostgreSQL cannot drop the
         # test database at the end of the session.
         connection.close()
-
-
-def restore_audit_head() -> None:
-    AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS})
 
 
 class Browsers:
