@@ -67,6 +67,8 @@ class AdminTool(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    do_POST = do_GET
+
     def log_message(self, *args):
         pass
 
@@ -153,13 +155,15 @@ class NginxForwardAuthTests(LiveServerTestCase):
         self.assertEqual(response.status_code, 302)
         return f"sessionid={browser.cookies['sessionid'].value}"
 
-    def through_nginx(self, path: str, cookie: str | None = None, **headers):
+    def through_nginx(self, path: str, cookie: str | None = None, method="GET", **headers):
         """GET the tool's path through nginx; return the status and the tool's echo (or None)."""
         if cookie:
             headers["Cookie"] = cookie
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            connection.request("GET", path, headers=headers)
+            connection.request(
+                method, path, body=b"" if method == "POST" else None, headers=headers
+            )
             response = connection.getresponse()
             body = response.read()
         finally:
@@ -212,3 +216,11 @@ class NginxForwardAuthTests(LiveServerTestCase):
         self.clock.move_to(START + timedelta(minutes=60), tick=False)
 
         self.assertEqual(self.through_nginx("/server/gs-1/", cookie), (403, None))
+
+    def test_it_lets_the_supporter_post_a_form_of_the_tool(self):
+        cookie = self.signed_in_cookie()
+        self.redeem()
+
+        status, seen = self.through_nginx("/server/gs-1/restart", cookie, method="POST")
+
+        self.assertEqual((status, seen["path"]), (200, "/server/gs-1/restart"))

@@ -31,6 +31,7 @@ def product_of(request) -> Product | None:
 
 @require_GET
 def forward(request):
+    """Answer a reverse proxy: 200 with the grant's headers, 401 no staff session, 403 no grant."""
     if request.staff is None:
         return HttpResponse("Sign in to Support-PIN as staff.", status=401)
     grant = admit_through_proxy(
