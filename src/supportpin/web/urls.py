@@ -69,4 +69,5 @@ urlpatterns = [
         name="staff-admin-change",
     ),
     path("staff-admin/audit/", admin.audit_status, name="staff-admin-audit"),
+    path("login/link/<str:token>/", auth.sign_in_link, name="sign-in-link"),
 ]
