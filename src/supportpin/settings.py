@@ -221,6 +221,12 @@ SUPPORTPIN_TICKET_AUTOCLOSE_DAYS = env.int("SUPPORTPIN_TICKET_AUTOCLOSE_DAYS", d
 SUPPORTPIN_TICKET_LOCK_DAYS = env.int("SUPPORTPIN_TICKET_LOCK_DAYS", default=30)
 SUPPORTPIN_STAFF_TOKEN_HOURS = min(env.int("SUPPORTPIN_STAFF_TOKEN_HOURS", default=12), 12)
 SUPPORTPIN_CUSTOMER_TOKEN_HOURS = env.int("SUPPORTPIN_CUSTOMER_TOKEN_HOURS", default=24)
+# Off: customers sign in only through one-time links from the provider's panel, whose address
+# the sign-in page then shows.
+SUPPORTPIN_CUSTOMER_PASSWORDS = env.bool("SUPPORTPIN_CUSTOMER_PASSWORDS", default=True)
+SUPPORTPIN_CUSTOMER_PANEL_URL = env.str("SUPPORTPIN_CUSTOMER_PANEL_URL", default="")
+# The address customers reach this app at, for sign-in links; default: the API request's host.
+SUPPORTPIN_PUBLIC_URL = env.str("SUPPORTPIN_PUBLIC_URL", default="")
 SUPPORTPIN_ADMIN_EMAILS = env.list("SUPPORTPIN_ADMIN_EMAILS", default=[])
 SUPPORTPIN_ACTION_WEBHOOK_URL = env.str("SUPPORTPIN_ACTION_WEBHOOK_URL", default="")
 SUPPORTPIN_ACTION_WEBHOOK_SECRET = env.str("SUPPORTPIN_ACTION_WEBHOOK_SECRET", default="")

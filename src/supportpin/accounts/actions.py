@@ -9,17 +9,35 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
+from django.urls import Resolver404, resolve
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from supportpin.access.actions import end_grants_of
-from supportpin.accounts.models import ApiKey, Customer, PersonalData, Role, Staff, Token
+from supportpin.accounts.models import (
+    ApiKey,
+    Customer,
+    PersonalData,
+    Role,
+    SignInLink,
+    Staff,
+    Token,
+)
 from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import new_token, token_digest
-from supportpin.lib.problems import InvalidCredentials, OtpRequired, OwnAccount, UsernameTaken
+from supportpin.lib.problems import (
+    CustomerPasswordsOff,
+    Invalid,
+    InvalidCredentials,
+    OtpRequired,
+    OwnAccount,
+    UsernameTaken,
+)
 
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_PASSWORD_HASH = make_password("supportpin-dummy-password")
 OTP_VALID_STEPS = (-1, 0, 1)
+SIGN_IN_LINK_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -62,7 +80,12 @@ def sign_in(*, username: str, password: str, otp: str | None, now: datetime) -> 
 
 
 def authenticate_customer(*, login: str, password: str) -> Customer:
-    """Return the customer with this number (or e-mail) and password; else InvalidCredentials."""
+    """Return the customer with this number (or e-mail) and password; else InvalidCredentials.
+
+    With customer passwords turned off, customers sign in through the panel's links only.
+    """
+    if not settings.SUPPORTPIN_CUSTOMER_PASSWORDS:
+        raise CustomerPasswordsOff()
     customer = _customer_by_login(login)
     if customer is None or not customer.password:
         check_password(password, _DUMMY_PASSWORD_HASH)
@@ -316,3 +339,70 @@ def create_staff(
             now=now,
             by=by,
         )
+
+
+@dataclass(frozen=True)
+class NewSignInLink:
+    token: str
+    expires_at: datetime
+
+
+def create_sign_in_link(
+    *, customer: Customer, next: str, by: Actor, now: datetime
+) -> NewSignInLink:
+    """Create a one-time link that signs `customer` in and lands on `next`, a path of this app."""
+    if not _is_path_of_this_app(next):
+        raise Invalid(
+            "`next` must be a path of this app, such as /portal/support/.",
+            errors=[{"field": "next", "message": "a path of this app"}],
+        )
+    token = new_token("spl")
+    expires_at = now + timedelta(seconds=SIGN_IN_LINK_SECONDS)
+    with transaction.atomic():
+        SignInLink.objects.create(
+            digest=token_digest(token),
+            customer=customer,
+            next=next,
+            created_at=now,
+            expires_at=expires_at,
+        )
+        record(
+            event=Event.SIGN_IN_LINK_CREATED,
+            at=now,
+            actor_kind=by.kind,
+            actor=by.name,
+            customer=customer.number,
+            detail={"expires_at": expires_at.isoformat()},
+        )
+    return NewSignInLink(token=token, expires_at=expires_at)
+
+
+def _is_path_of_this_app(target: str) -> bool:
+    # A host-less path only: "//evil.example" and "/\\evil.example" are other hosts to a browser.
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(target, None):
+        return False
+    try:
+        resolve(target.split("?", 1)[0])
+    except Resolver404:
+        return False
+    return True
+
+
+def use_sign_in_link(*, token: str, now: datetime) -> SignInLink | None:
+    """Spend a sign-in link and return it; None for a used, expired or unknown one."""
+    with transaction.atomic():
+        # The conditional update settles a race between two openings of one link: one wins.
+        used = SignInLink.objects.filter(
+            digest=token_digest(token), used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if not used:
+            return None
+        link = SignInLink.objects.select_related("customer").get(digest=token_digest(token))
+        record(
+            event=Event.SIGNED_IN_WITH_LINK,
+            at=now,
+            actor_kind=ActorKind.CUSTOMER,
+            actor=link.customer.number,
+            customer=link.customer.number,
+        )
+    return link

@@ -114,3 +114,14 @@ class SignInFailures(models.Model):
 
     class Meta:
         verbose_name_plural = "sign-in failures"
+
+
+class SignInLink(models.Model):
+    """A one-time link from the provider's panel that signs a customer in; stored as a digest."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
+    next = models.CharField(max_length=500)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)

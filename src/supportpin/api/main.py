@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from supportpin.api import auth, customer, integration, problems, support, tickets
+from supportpin.api import auth, customer, integration, panel, problems, support, tickets
 from supportpin.api.parsing import StrictJSONParser
 from supportpin.api.rendering import ApiJSONRenderer
 
@@ -8,6 +8,9 @@ from supportpin.api.rendering import ApiJSONRenderer
 RAISED = {
     "POST /api/v1/auth/token": (401, 429),
     "POST /api/v1/staff/{username}/unlock": (404,),
+    "POST /api/v1/customers/{number}/sign-in-links": (404,),
+    "GET /api/v1/customers/{number}/support-pin": (404,),
+    "POST /api/v1/customers/{number}/support-pin/rotate": (404,),
     "DELETE /api/v1/me/grants/{grant_id}": (404, 409),
     "POST /api/v1/support/pin-redemptions": (429,),
     "DELETE /api/v1/support/grants/{grant_id}": (404, 409),
@@ -46,7 +49,7 @@ api = SupportPinAPI(
     renderer=ApiJSONRenderer(),
 )
 problems.install(api)
-for module in (auth, integration, customer, support):
+for module in (auth, integration, panel, customer, support):
     api.add_router("/", module.router)
 api.add_router("/", tickets.customer_router)
 api.add_router("/", tickets.support_router)

@@ -20,6 +20,10 @@ class OtpRequired(Problem):
     status, code, title = 401, "otp_required", "Staff must sign in with a TOTP code"
 
 
+class CustomerPasswordsOff(Problem):
+    status, code, title = 403, "customer_passwords_off", "Customers sign in from their panel"
+
+
 class Forbidden(Problem):
     status, code, title = 403, "forbidden", "Not allowed for your role"
 

@@ -70,4 +70,5 @@ urlpatterns = [
     ),
     path("staff-admin/audit/", admin.audit_status, name="staff-admin-audit"),
     path("auth/forward", forward_auth.forward, name="forward-auth"),
+    path("login/link/<str:token>/", auth.sign_in_link, name="sign-in-link"),
 ]

@@ -1,4 +1,5 @@
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -6,7 +7,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from supportpin.accounts.actions import accept_otp, authenticate_customer, check_staff_password
+from supportpin.accounts.actions import (
+    accept_otp,
+    authenticate_customer,
+    check_staff_password,
+    use_sign_in_link,
+)
 from supportpin.accounts.models import Staff
 from supportpin.accounts.throttle import count_failed_sign_in, sign_in_blocked
 from supportpin.lib import clock
@@ -36,6 +42,10 @@ def _next_or(request, default: str):
 
 
 def customer_login(request):
+    if not settings.SUPPORTPIN_CUSTOMER_PASSWORDS:
+        context = {"panel_url": settings.SUPPORTPIN_CUSTOMER_PANEL_URL}
+        status = 403 if request.method == "POST" else 200
+        return render(request, "web/login_from_panel.html", context, status=status)
     form = CustomerSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         login = form.cleaned_data["login"]
@@ -53,6 +63,18 @@ def customer_login(request):
                 session.sign_in_customer(request, customer)
                 return _next_or(request, "web:portal-products")
     return render(request, "web/login.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def sign_in_link(request, token: str):
+    link = use_sign_in_link(token=token, now=clock.now())
+    if link is None:
+        response = render(request, "web/sign_in_link_invalid.html", status=400)
+    else:
+        session.sign_in_customer(request, link.customer)
+        response = redirect(link.next)
+    # The token is in this page's URL: no Referer may carry it to another site.
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def staff_login(request):
