@@ -141,3 +141,8 @@ class Command(BaseCommand):
         write("Staff panel:     http://127.0.0.1:8000/staff/login/ (first sign-in: leave the code")
         write("                 empty to set up an authenticator with a QR code)")
         write(f"API docs:        http://127.0.0.1:8000/api/v1/docs   integration key: {key}")
+        write("K10001 signed in from a provider's panel, without a password (a one-time link):")
+        write(
+            f"  curl -s -XPOST -H 'Authorization: Bearer {key}' "
+            "http://127.0.0.1:8000/api/v1/customers/K10001/sign-in-links"
+        )
