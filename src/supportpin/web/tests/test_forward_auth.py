@@ -57,6 +57,14 @@ class ForwardAuthTests(WebTestCase):
         for uri in ("/server/gs-2/", "/server/nope/", "/settings/", "/servers/gs-1/", ""):
             self.assertEqual(self.check(uri).status_code, 403, uri)
 
+    @override_settings(SUPPORTPIN_FORWARD_AUTH_ROUTES=[re.compile(r"^/any/(?P<product>[^/]+)")])
+    def test_it_refuses_ids_no_product_can_have_with_403_not_500(self):
+        self.redeem(self.current_pin())
+        self.sign_in_staff()
+        for uri in ("/any/gs-1%00", "/any/" + "g" * 5000, "/any/gs%201", "/any/%C2%B2"):
+            self.assertEqual(self.check(uri).status_code, 403, uri[:20])
+        self.assertEqual(self.check("/any/gs-1").status_code, 200)
+
     def test_it_refuses_a_path_that_walks_to_another_product(self):
         self.redeem(self.current_pin())
         self.sign_in_staff()

@@ -1,5 +1,6 @@
 """Forward auth: reverse proxies ask whether the signed-in supporter may open a proxied URL."""
 
+import re
 from urllib.parse import unquote
 
 from django.conf import settings
@@ -9,6 +10,10 @@ from django.views.decorators.http import require_GET
 from supportpin.lib import clock
 from supportpin.products.actions import admit_through_proxy
 from supportpin.products.models import Product
+
+# The provider's product ids: a route that captures anything else (a NUL, 5,000 characters)
+# names no product, rather than reaching the database with it.
+PRODUCT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def product_of(request) -> Product | None:
@@ -25,6 +30,8 @@ def product_of(request) -> Product | None:
     for route in settings.SUPPORTPIN_FORWARD_AUTH_ROUTES:
         match = route.match(path)
         if match is not None:
+            if not PRODUCT_ID.fullmatch(match["product"]):
+                return None
             return Product.objects.filter(pk=match["product"]).first()
     return None
 
