@@ -16,7 +16,7 @@ from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.problems import Invalid
 from supportpin.notify.actions import queue_webhook
-from supportpin.products.models import Product, ProxiedAccess
+from supportpin.products.models import Product, RepeatedCheck
 
 
 def sync_product(
@@ -119,47 +119,39 @@ def decide(*, supporter: Staff | None, product: Product | None, now: datetime) -
     """Answer a panel's question "may this supporter open this product?"; log a yes."""
     if supporter is None or product is None:
         return None
-    # Decided before any transaction: a deny writes nothing, so it must not take the write
-    # lock (SQLite's IMMEDIATE transactions take it at BEGIN) that panels' polling would queue on.
-    grant = may_access(supporter, product, now)
-    if grant is not None:
-        with transaction.atomic():
-            _audit_access(
-                Event.ACCESS_DECIDED,
-                supporter,
-                grant,
-                now,
-                product=product.pk,
-                detail={"via": "decision api"},
-            )
-    return grant
+    return _check_repeatedly_asked(supporter, product, now, via="decision api")
 
 
 def admit_through_proxy(
     *, supporter: Staff, product: Product | None, now: datetime
 ) -> Grant | None:
-    """Answer a reverse proxy's forward-auth check; log a yes once per grant, product, 5 min."""
+    """Answer a reverse proxy's forward-auth check; log a yes."""
     if product is None:
         return None
+    return _check_repeatedly_asked(supporter, product, now, via="forward auth")
+
+
+def _check_repeatedly_asked(supporter: Staff, product: Product, now: datetime, *, via: str):
+    """Decide a check that panels and proxies repeat; log a yes once per grant, product, 5 min.
+
+    A polling panel or a proxied page asks dozens of times a minute: one entry per window says
+    enough (DESIGN: coalesced checks), and the log does not grow with the polling rate.
+    """
+    # Decided before any transaction: a deny writes nothing, so it must not take the write
+    # lock (SQLite's IMMEDIATE transactions take it at BEGIN) that polling would queue on.
     grant = may_access(supporter, product, now)
     if grant is None:
         return None
-    # A proxied page makes dozens of requests: one entry per 5 minutes says enough.
     bucket = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-    window = ProxiedAccess.objects.filter(grant=grant, product=product, bucket=bucket)
+    window = RepeatedCheck.objects.filter(grant=grant, product=product, bucket=bucket)
     # Most checks fall into a window already logged: they answer without taking a write lock.
     if window.exists():
         return grant
     with transaction.atomic():
         # The unique key settles a race between app processes: one row, one audit entry.
-        _, new = ProxiedAccess.objects.get_or_create(grant=grant, product=product, bucket=bucket)
+        _, new = RepeatedCheck.objects.get_or_create(grant=grant, product=product, bucket=bucket)
         if new:
             _audit_access(
-                Event.ACCESS_DECIDED,
-                supporter,
-                grant,
-                now,
-                product=product.pk,
-                detail={"via": "forward auth"},
+                Event.ACCESS_DECIDED, supporter, grant, now, product=product.pk, detail={"via": via}
             )
     return grant

@@ -19,8 +19,8 @@ class Product(models.Model):
         return self.id
 
 
-class ProxiedAccess(models.Model):
-    """One audited window of forward-auth access: a grant, a product and a 5-minute bucket.
+class RepeatedCheck(models.Model):
+    """One audited window of a check that panels and proxies repeat: grant, product, 5 minutes.
 
     The unique key makes the coalescing hold across app processes: only the request whose row
     is new writes the audit entry.
@@ -33,6 +33,6 @@ class ProxiedAccess(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["grant", "product", "bucket"], name="proxied_access_once_per_bucket"
+                fields=["grant", "product", "bucket"], name="repeated_check_once_per_bucket"
             )
         ]

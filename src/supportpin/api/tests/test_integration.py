@@ -5,6 +5,7 @@ from io import StringIO
 import pyotp
 from django.core.management import call_command
 
+from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib import clock
 from testsupport import START, SupportPinTestCase
 
@@ -207,6 +208,17 @@ class DecisionTests(SupportPinTestCase):
         )
         self.assertEqual(response.status_code, 200, response.content)
         return response.json()
+
+    def test_it_logs_a_polling_panels_decisions_once_per_grant_product_and_five_minutes(self):
+        self.redeem(self.current_pin())
+        for moment in ("09:00:00", "09:01:30", "09:04:59", "09:05:00", "09:09:59"):
+            self.travel_to(datetime.fromisoformat(f"2026-11-27T{moment}+00:00"))
+            self.assertTrue(self.decision()["allowed"], moment)
+        self.assertTrue(self.decision(product="vs-1")["allowed"])
+
+        entries = AuditEntry.objects.filter(event=Event.ACCESS_DECIDED).order_by("seq")
+        logged = [(e.product, e.at.strftime("%H:%M:%S")) for e in entries]
+        self.assertEqual(logged, [("gs-1", "09:00:00"), ("gs-1", "09:05:00"), ("vs-1", "09:09:59")])
 
     def test_it_denies_before_redemption(self):
         self.assertEqual(

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='ProxiedAccess',
+            name='RepeatedCheck',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('bucket', models.DateTimeField()),
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='products.product')),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('grant', 'product', 'bucket'), name='proxied_access_once_per_bucket')],
+                'constraints': [models.UniqueConstraint(fields=('grant', 'product', 'bucket'), name='repeated_check_once_per_bucket')],
             },
         ),
     ]

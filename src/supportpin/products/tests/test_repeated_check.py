@@ -5,7 +5,7 @@ from supportpin.products.actions import admit_through_proxy
 from testsupport import THREADS, in_parallel
 
 
-class ProxiedAccessRaceTests(ConcurrencyTestCase):
+class RepeatedCheckRaceTests(ConcurrencyTestCase):
     def test_it_logs_one_entry_when_many_processes_admit_the_same_window_at_once(self):
         pin = open_support_pin(customer=self.customer, now=self.now)
         grant = redeem_pin(
