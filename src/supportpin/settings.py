@@ -6,6 +6,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from supportpin.lib.rates import parse_rate
+
 env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -188,6 +190,11 @@ CONTENT_SECURITY_POLICY = {
 # them: in Redis when REDIS_URL is set (this names its cache), else in the database.
 SUPPORTPIN_SIGN_IN_CACHE = "default" if REDIS_URL else ""
 SUPPORTPIN_SIGN_IN_RATE = env.str("SUPPORTPIN_SIGN_IN_RATE", default="10/5m")
+# Checked here, so a wrong rate stops the service at start-up instead of failing every sign-in.
+try:
+    parse_rate(SUPPORTPIN_SIGN_IN_RATE)
+except ValueError as error:
+    raise ImproperlyConfigured(f"SUPPORTPIN_SIGN_IN_RATE: {error}") from error
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

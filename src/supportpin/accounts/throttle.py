@@ -8,7 +8,6 @@ SUPPORTPIN_SIGN_IN_CACHE (Redis when REDIS_URL is set): both are shared by all a
 """
 
 import ipaddress
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -18,18 +17,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from supportpin.accounts.models import SignInFailures
-
-_RATE = re.compile(r"(\d+)/(\d*)([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from supportpin.lib.rates import parse_rate
 
 
 def _rate() -> tuple[int, timedelta]:
-    """The allowed failures and the window of SUPPORTPIN_SIGN_IN_RATE, e.g. "10/5m"."""
-    match = _RATE.fullmatch(settings.SUPPORTPIN_SIGN_IN_RATE)
-    if match is None:
-        raise ValueError(f"SUPPORTPIN_SIGN_IN_RATE {settings.SUPPORTPIN_SIGN_IN_RATE!r}: use 10/5m")
-    limit, count, unit = match.groups()
-    return int(limit), timedelta(seconds=int(count or 1) * _UNIT_SECONDS[unit])
+    """The allowed failures and the window of SUPPORTPIN_SIGN_IN_RATE (checked at start-up)."""
+    return parse_rate(settings.SUPPORTPIN_SIGN_IN_RATE)
 
 
 def _client(request) -> str:
