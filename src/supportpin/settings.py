@@ -237,6 +237,10 @@ SUPPORTPIN_PUBLIC_URL = env.str("SUPPORTPIN_PUBLIC_URL", default="")
 SUPPORTPIN_ADMIN_EMAILS = env.list("SUPPORTPIN_ADMIN_EMAILS", default=[])
 SUPPORTPIN_ACTION_WEBHOOK_URL = env.str("SUPPORTPIN_ACTION_WEBHOOK_URL", default="")
 SUPPORTPIN_ACTION_WEBHOOK_SECRET = env.str("SUPPORTPIN_ACTION_WEBHOOK_SECRET", default="")
+# Grant events (grant.started / grant.ended) for just-in-time access in the provider's tools;
+# none are queued while the URL is empty.
+SUPPORTPIN_EVENTS_WEBHOOK_URL = env.str("SUPPORTPIN_EVENTS_WEBHOOK_URL", default="")
+SUPPORTPIN_EVENTS_WEBHOOK_SECRET = env.str("SUPPORTPIN_EVENTS_WEBHOOK_SECRET", default="")
 SUPPORTPIN_PRODUCT_ACTIONS = env.list(
     "SUPPORTPIN_PRODUCT_ACTIONS", default=["start", "stop", "restart", "reinstall"]
 )

@@ -2,13 +2,15 @@
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
+from supportpin.access import events
 from supportpin.access.models import Basis, EndReason, Grant, PinAttempt, SupportPin, derive_pin
 from supportpin.accounts.models import Customer, Role, Staff
 from supportpin.accounts.queries import customer_email
@@ -18,7 +20,8 @@ from supportpin.lib.hashing import same
 from supportpin.lib.problems import Invalid, NotFound, PinInvalid, TicketGrant, TooManyAttempts
 from supportpin.notify.actions import queue_email
 from supportpin.tickets import actions as ticket_actions
-from supportpin.tickets.models import Ticket
+from supportpin.tickets.models import CloseReason, Ticket, lock_due_q, overdue_q
+from supportpin.tickets.models import Status as TicketStatus
 
 PIN_INPUT = re.compile(r"[0-9][0-9 \-]*")
 # A seed no customer has: wrong guesses against nothing cost the same as against a real PIN.
@@ -43,7 +46,7 @@ def open_support_pin(*, customer: Customer, now: datetime) -> SupportPin:
         if pin is not None and pin.is_usable(now):
             return pin
         if pin is not None:
-            _end_pin(pin, EndReason.EXPIRED, now=pin.expires_at, by=None)
+            _end_pin(pin, EndReason.EXPIRED, at=pin.expires_at, now=now, by=None)
         return _issue_pin(customer, now)
 
 
@@ -53,7 +56,8 @@ def rotate_pin(*, customer: Customer, now: datetime) -> SupportPin:
         pin = _locked_live_pin(customer)
         if pin is not None:
             reason = EndReason.ROTATED if pin.is_usable(now) else EndReason.EXPIRED
-            _end_pin(pin, reason, now=min(now, pin.expires_at), by=_customer_actor(customer))
+            at = min(now, pin.expires_at)
+            _end_pin(pin, reason, at=at, now=now, by=_customer_actor(customer))
         return _issue_pin(customer, now)
 
 
@@ -64,7 +68,7 @@ def revoke_grant(*, customer: Customer, grant_id: int, now: datetime) -> None:
         if grant.pin_id is None:
             raise TicketGrant("Close the ticket to end this supporter's access.")
         pin = _locked_pin_of_grant(grant.pin_id)
-        _end_pin(pin, EndReason.REVOKED, now=now, by=_customer_actor(customer))
+        _end_pin(pin, EndReason.REVOKED, at=now, now=now, by=_customer_actor(customer))
 
 
 def _locked_live_pin(customer: Customer) -> SupportPin | None:
@@ -176,6 +180,7 @@ def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | No
         started_at=now,
         ends_at=pin.expires_at,
     )
+    events.grant_started(grant, now=now)
     queue_email(
         to=customer_email(pin.customer_id),
         subject="Ein Supporter hat Ihre Support-PIN eingelöst / A supporter redeemed your PIN",
@@ -218,7 +223,7 @@ def _count_wrong_pin(
             detail={"failed_attempts": pin.failed_attempts},
         )
         if pin.failed_attempts >= settings.SUPPORTPIN_PIN_MAX_FAILURES:
-            _end_pin(pin, EndReason.TOO_MANY_FAILURES, now=now, by=None)
+            _end_pin(pin, EndReason.TOO_MANY_FAILURES, at=now, now=now, by=None)
             queue_email(
                 to=customer_email(pin.customer_id),
                 subject="Ihre Support-PIN wurde gesperrt / Your Support-PIN was locked",
@@ -268,7 +273,7 @@ def end_grant(*, supporter: Staff, grant_id: int, now: datetime) -> None:
         if grant.pin_id is None:
             raise TicketGrant("Release or close the ticket to end this access.")
         pin = _locked_pin_of_grant(grant.pin_id)
-        _end_pin(pin, EndReason.DEACTIVATED, now=now, by=_staff_actor(supporter))
+        _end_pin(pin, EndReason.DEACTIVATED, at=now, now=now, by=_staff_actor(supporter))
 
 
 def unlock_supporter(*, staff: Staff, actor_kind: ActorKind, actor: str, now: datetime) -> None:
@@ -288,14 +293,20 @@ def unlock_supporter(*, staff: Staff, actor_kind: ActorKind, actor: str, now: da
 
 
 def end_grants_of(*, supporter: Staff, now: datetime) -> None:
-    """End every PIN grant a supporter holds (their account was disabled)."""
+    """End every grant a supporter holds (their account was disabled)."""
     with transaction.atomic():
-        # The PINs, then (in _end_pin) their grants: the order of every PIN path.
-        pins = SupportPin.objects.select_for_update(no_key=True).filter(
-            redeemed_by=supporter, ended_at__isnull=True, expires_at__gt=now
+        # The PINs, then the tickets and their grants, then (in _end_pin, which writes to the
+        # audit log) the PINs' grants: the lock order of every path ("Lock order").
+        pins = list(
+            SupportPin.objects.select_for_update(no_key=True).filter(
+                redeemed_by=supporter, ended_at__isnull=True, expires_at__gt=now
+            )
         )
+        tickets = Grant.objects.filter(basis=Basis.TICKET, supporter=supporter, ended_at=None)
+        for ticket_id in tickets.values_list("ticket_id", flat=True):
+            _settle_ticket_grant(_lock_ticket(ticket_id), now)
         for pin in pins:
-            _end_pin(pin, EndReason.SUPPORTER_DISABLED, now=now, by=None)
+            _end_pin(pin, EndReason.SUPPORTER_DISABLED, at=now, now=now, by=None)
 
 
 def expire_due_pins(*, now: datetime, limit: int = 500) -> int:
@@ -309,31 +320,24 @@ def expire_due_pins(*, now: datetime, limit: int = 500) -> int:
             .order_by("expires_at")[:limit]
         )
         for pin in due:
-            _end_pin(pin, EndReason.EXPIRED, now=pin.expires_at, by=None)
+            _end_pin(pin, EndReason.EXPIRED, at=pin.expires_at, now=now, by=None)
     return len(due)
 
 
 # --- ticket grants -------------------------------------------------------------------------
-# A claim's grant is opened and ended here, in the transaction of the ticket change, so every
-# grant lives in this app; whether a ticket grant is alive is decided by access.live_grants.
+# Every ticket change that gives or takes access runs through here, so the grant is opened and
+# ended in the transaction of the change and every grant lives in this app. Whether a ticket
+# grant is alive at a moment is still decided by access.live_grants, from timestamps alone.
 
 
 def claim_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
     """Take over a ticket nobody holds and open its grant to the customer's products."""
     with transaction.atomic():
+        _settle_ticket_grant(_lock_ticket(ticket_id), now)
         assignment = ticket_actions.assign_ticket(supporter=supporter, ticket_id=ticket_id, now=now)
         ticket = assignment.ticket
+        grant = _settle_ticket_grant(ticket, now)
         if assignment.changed:
-            # A grant left by a holder whose release bypassed this app ends here: a ticket
-            # has one live grant, its holder's.
-            _end_ticket_grant(ticket, now)
-            grant = Grant.objects.create(
-                basis=Basis.TICKET,
-                supporter=supporter,
-                customer_id=ticket.customer_id,
-                ticket=ticket,
-                started_at=now,
-            )
             actor = _staff_actor(supporter)
             record(
                 event=Event.TICKET_CLAIMED,
@@ -343,23 +347,174 @@ def claim_ticket(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
                 customer=ticket.customer_id,
                 basis=Basis.TICKET,
                 ticket_id=ticket.pk,
-                grant_id=grant.pk,
+                grant_id=grant.pk if grant else None,
             )
     return ticket
 
 
 def release_ticket(*, staff: Staff, ticket_id: int, now: datetime) -> Ticket:
     """Give a ticket back to the queue (its assignee, or any admin) and end its grant."""
+    return _changing_ticket(ticket_id, now, ticket_actions.release_ticket, staff=staff)
+
+
+def add_customer_message(*, customer: Customer, ticket_id: int, body: str, now: datetime):
+    """Add the customer's message; reopening the ticket gives its holder access again."""
     with transaction.atomic():
-        ticket = ticket_actions.release_ticket(staff=staff, ticket_id=ticket_id, now=now)
-        _end_ticket_grant(ticket, now)
+        # See _changing_ticket: time may have ended the grant before the message reopens.
+        _settle_ticket_grant(_lock_ticket(ticket_id), now)
+        message = ticket_actions.add_customer_message(
+            customer=customer, ticket_id=ticket_id, body=body, now=now
+        )
+        _settle_ticket_grant(message.ticket, now)
+    return message
+
+
+def close_by_customer(*, customer: Customer, ticket_id: int, now: datetime) -> Ticket:
+    """Close the customer's ticket; the holder's access to the products ends with it."""
+    return _changing_ticket(ticket_id, now, ticket_actions.close_by_customer, customer=customer)
+
+
+def reopen_by_customer(*, customer: Customer, ticket_id: int, now: datetime) -> Ticket:
+    """Reopen the customer's closed ticket; its holder gets access again."""
+    return _changing_ticket(ticket_id, now, ticket_actions.reopen_by_customer, customer=customer)
+
+
+def close_by_supporter(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
+    """The holder closes the ticket; their access to the products ends with it."""
+    return _changing_ticket(ticket_id, now, ticket_actions.close_by_supporter, supporter=supporter)
+
+
+def reopen_by_supporter(*, supporter: Staff, ticket_id: int, now: datetime) -> Ticket:
+    """The holder reopens the ticket (unless the customer closed it) and has access again."""
+    return _changing_ticket(ticket_id, now, ticket_actions.reopen_by_supporter, supporter=supporter)
+
+
+def end_due_ticket_grants(*, now: datetime, limit: int = 500) -> int:
+    """End the ticket grants that time or a change has ended, as of that moment; return how many.
+
+    Access never waits for this (`live_grants` decides from timestamps); it writes the end
+    down and sends `grant.ended` for auto-closes and locks that no request has noticed.
+    """
+    ended = 0
+    with transaction.atomic():
+        # skip_locked: parallel workers take disjoint grants, and a request settling the same
+        # ticket holds the grant's lock, so each end is written (and announced) once.
+        due = (
+            Grant.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(basis=Basis.TICKET, ended_at__isnull=True)
+            .filter(
+                Q(ticket__status=TicketStatus.CLOSED)
+                | overdue_q(now, via="ticket__")
+                | lock_due_q(now, via="ticket__")
+                | ~Q(ticket__assignee=F("supporter"))
+                | Q(supporter__is_active=False)
+            )
+            .select_related("supporter")[:limit]
+        )
+        # Read after the lock: a request that changed the ticket has committed by now.
+        tickets = Ticket.objects.in_bulk([grant.ticket_id for grant in due])
+        for grant in due:
+            ended += _end_ticket_grant(grant, tickets[grant.ticket_id], now)
+    return ended
+
+
+def _changing_ticket(
+    ticket_id: int, now: datetime, change: Callable[..., Ticket], **args
+) -> Ticket:
+    """Run a ticket `change` with its grant settled before (time) and after (the change)."""
+    with transaction.atomic():
+        # Before: an auto-close or lock that time made must end the old grant at its moment,
+        # even when the change (a reopen) gives the holder access again right after it.
+        _settle_ticket_grant(_lock_ticket(ticket_id), now)
+        ticket = change(ticket_id=ticket_id, now=now, **args)
+        _settle_ticket_grant(ticket, now)
     return ticket
 
 
-def _end_ticket_grant(ticket: Ticket, now: datetime) -> None:
-    Grant.objects.filter(ticket=ticket, ended_at__isnull=True).update(
-        ended_at=now, end_reason=EndReason.RELEASED
+# What settling a ticket's grant reads of the ticket, before the change loads it in full.
+SETTLE_FIELDS = [
+    "customer_id",
+    "status",
+    "assignee_id",
+    "scoped",
+    "created_at",
+    "last_message_at",
+    "closed_at",
+    "close_reason",
+]
+
+
+def _lock_ticket(ticket_id: int) -> Ticket | None:
+    # The ticket before its grant ("Lock order"); the change locks it again, at no cost.
+    return Ticket.objects.select_for_update().only(*SETTLE_FIELDS).filter(pk=ticket_id).first()
+
+
+def _settle_ticket_grant(ticket: Ticket | None, now: datetime) -> Grant | None:
+    """Make the grant of a locked ticket agree with it at `now`; return its live grant, if any.
+
+    A grant the ticket no longer gives ends as of the moment it lost it; a holder with access
+    and no grant (a claim, a reopen) gets a new one. One grant is one period of access, so
+    each ends, and is announced, once.
+    """
+    if ticket is None:
+        return None
+    grant = (
+        Grant.objects.select_for_update(of=("self",))
+        .select_related("supporter")
+        .filter(ticket=ticket, ended_at__isnull=True)
+        .first()
     )
+    if grant is not None and not _end_ticket_grant(grant, ticket, now):
+        return grant
+    holder = ticket.assignee
+    if holder is None or not holder.is_active or not ticket.is_live(now):
+        return None
+    grant = Grant.objects.create(
+        basis=Basis.TICKET,
+        supporter=holder,
+        customer_id=ticket.customer_id,
+        ticket=ticket,
+        started_at=now,
+    )
+    events.grant_started(grant, now=now)
+    return grant
+
+
+def _end_ticket_grant(grant: Grant, ticket: Ticket, now: datetime) -> bool:
+    """End a locked ticket grant if its ticket no longer gives it; return whether it ended."""
+    grant.ticket = ticket  # as read under the locks: the event names its products
+    end = _ticket_grant_end(grant, ticket, now)
+    if end is None:
+        return False
+    at, reason = end
+    Grant.objects.filter(pk=grant.pk).update(ended_at=at, end_reason=reason)
+    events.grant_ended(grant, reason, at=at, now=now)
+    return True
+
+
+def _ticket_grant_end(
+    grant: Grant, ticket: Ticket, now: datetime
+) -> tuple[datetime, EndReason] | None:
+    """Return when and why `ticket` stopped giving `grant` by `now` (the earliest), or None."""
+    ends = []
+    if ticket.status == TicketStatus.CLOSED:
+        by_time = ticket.close_reason == CloseReason.INACTIVITY
+        reason = EndReason.TICKET_AUTOCLOSED if by_time else EndReason.TICKET_CLOSED
+        ends.append((ticket.closed_at or now, reason))
+    autocloses_at = ticket.autocloses_at()
+    if autocloses_at is not None and autocloses_at <= now:
+        ends.append((autocloses_at, EndReason.TICKET_AUTOCLOSED))
+    if ticket.is_locked(now):
+        ends.append((ticket.locks_at(), EndReason.TICKET_LOCKED))
+    # A release or a disable settles the grant in its own transaction, so `now` is its moment.
+    if ticket.assignee_id != grant.supporter_id:
+        ends.append((now, EndReason.RELEASED))
+    if not grant.supporter.is_active:
+        ends.append((now, EndReason.SUPPORTER_DISABLED))
+    if not ends:
+        return None
+    at, reason = min(ends, key=lambda end: end[0])
+    return max(at, grant.started_at), reason
 
 
 # --- shared --------------------------------------------------------------------------------
@@ -401,16 +556,19 @@ def _staff_actor(staff: Staff) -> _Actor:
     return _Actor(ActorKind(staff.role), staff.display_name)
 
 
-def _end_pin(pin: SupportPin, reason: EndReason, *, now: datetime, by: _Actor | None) -> None:
-    """Deactivate `pin` and end the grant it opened, at once and in one transaction."""
-    SupportPin.objects.filter(pk=pin.pk).update(ended_at=now, end_reason=reason)
-    grant = Grant.objects.filter(pin=pin, ended_at__isnull=True).first()
+def _end_pin(
+    pin: SupportPin, reason: EndReason, *, at: datetime, now: datetime, by: _Actor | None
+) -> None:
+    """Deactivate `pin` as of `at` and end the grant it opened, at once and in one transaction."""
+    SupportPin.objects.filter(pk=pin.pk).update(ended_at=at, end_reason=reason)
+    grant = Grant.objects.select_related("supporter").filter(pin=pin, ended_at__isnull=True).first()
     if grant is not None:
-        Grant.objects.filter(pk=grant.pk).update(ended_at=now, end_reason=reason)
+        Grant.objects.filter(pk=grant.pk).update(ended_at=at, end_reason=reason)
+        events.grant_ended(grant, reason, at=at, now=now)
     actor = by or _Actor(ActorKind.SYSTEM, "Support-PIN")
     record(
         event=Event.PIN_DEACTIVATED,
-        at=now,
+        at=at,
         actor_kind=actor.kind,
         actor=actor.name,
         customer=pin.customer_id,

@@ -13,6 +13,9 @@ class EndReason(models.TextChoices):
     TOO_MANY_FAILURES = "too_many_failures"
     SUPPORTER_DISABLED = "supporter_disabled"
     RELEASED = "released"
+    TICKET_CLOSED = "ticket_closed"
+    TICKET_AUTOCLOSED = "ticket_autoclosed"
+    TICKET_LOCKED = "ticket_locked"
 
 
 class SupportPin(models.Model):

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from supportpin.access import actions as grant_actions
 from supportpin.access.actions import claim_ticket, release_ticket
 from supportpin.api import present
 from supportpin.api.paging import PAGE_SIZE, next_link
@@ -88,7 +89,7 @@ def get_my_ticket(request: HttpRequest, ticket_id: int):
 @customer_router.post("/me/tickets/{ticket_id}/messages", response={201: MessageOut})
 def post_my_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
     """Write to my ticket; a closed ticket opens again."""
-    message = actions.add_customer_message(
+    message = grant_actions.add_customer_message(
         customer=customer_of(request), ticket_id=ticket_id, body=payload.body, now=clock.now()
     )
     return Status(201, present.message(message))
@@ -97,7 +98,7 @@ def post_my_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
 @customer_router.post("/me/tickets/{ticket_id}/close", response=TicketOut)
 def close_my_ticket(request: HttpRequest, ticket_id: int):
     """Close my ticket: the supporter holding it loses access to my products."""
-    ticket = actions.close_by_customer(
+    ticket = grant_actions.close_by_customer(
         customer=customer_of(request), ticket_id=ticket_id, now=clock.now()
     )
     return _summary(ticket)
@@ -106,7 +107,7 @@ def close_my_ticket(request: HttpRequest, ticket_id: int):
 @customer_router.post("/me/tickets/{ticket_id}/reopen", response=TicketOut)
 def reopen_my_ticket(request: HttpRequest, ticket_id: int):
     """Reopen my closed ticket."""
-    ticket = actions.reopen_by_customer(
+    ticket = grant_actions.reopen_by_customer(
         customer=customer_of(request), ticket_id=ticket_id, now=clock.now()
     )
     return _summary(ticket)
@@ -159,7 +160,7 @@ def post_reply(request: HttpRequest, ticket_id: int, payload: MessageIn):
 @support_router.post("/support/tickets/{ticket_id}/close", response=TicketOut)
 def close(request: HttpRequest, ticket_id: int):
     """Close the ticket (assignee only); my access ends with it."""
-    ticket = actions.close_by_supporter(
+    ticket = grant_actions.close_by_supporter(
         supporter=staff_of(request), ticket_id=ticket_id, now=clock.now()
     )
     return _summary(ticket)
@@ -168,7 +169,7 @@ def close(request: HttpRequest, ticket_id: int):
 @support_router.post("/support/tickets/{ticket_id}/reopen", response=TicketOut)
 def reopen(request: HttpRequest, ticket_id: int):
     """Reopen the ticket (assignee only; not one the customer closed); my access comes back."""
-    ticket = actions.reopen_by_supporter(
+    ticket = grant_actions.reopen_by_supporter(
         supporter=staff_of(request), ticket_id=ticket_id, now=clock.now()
     )
     return _summary(ticket)

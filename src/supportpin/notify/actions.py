@@ -1,5 +1,7 @@
 from datetime import datetime
 
+from django.conf import settings
+
 from supportpin.notify.models import Kind, OutboxMessage
 
 
@@ -18,6 +20,13 @@ def queue_email(
 def queue_webhook(*, payload: dict, now: datetime) -> OutboxMessage:
     """Queue a signed webhook to the provider's backend in the caller's transaction."""
     return _queue(Kind.WEBHOOK, payload, now, None)
+
+
+def queue_grant_event(*, payload: dict, now: datetime) -> OutboxMessage | None:
+    """Queue a signed grant event in the caller's transaction; None when nobody listens."""
+    if not settings.SUPPORTPIN_EVENTS_WEBHOOK_URL:
+        return None
+    return _queue(Kind.GRANT_EVENT, payload, now, None)
 
 
 def _queue(kind: Kind, payload: dict, now: datetime, dedupe_key: str | None):

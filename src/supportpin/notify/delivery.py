@@ -38,16 +38,24 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
+# The settings (URL, secret) of the endpoint each kind of webhook goes to.
+ENDPOINTS = {
+    Kind.WEBHOOK: ("SUPPORTPIN_ACTION_WEBHOOK_URL", "SUPPORTPIN_ACTION_WEBHOOK_SECRET"),
+    Kind.GRANT_EVENT: ("SUPPORTPIN_EVENTS_WEBHOOK_URL", "SUPPORTPIN_EVENTS_WEBHOOK_SECRET"),
+}
+
+
 def _post_webhook(message: OutboxMessage, now: datetime) -> None:
-    url = settings.SUPPORTPIN_ACTION_WEBHOOK_URL
-    secret = settings.SUPPORTPIN_ACTION_WEBHOOK_SECRET
+    url_setting, secret_setting = ENDPOINTS[Kind(message.kind)]
+    url = getattr(settings, url_setting)
+    secret = getattr(settings, secret_setting)
     if not url:
-        raise DeliveryError("SUPPORTPIN_ACTION_WEBHOOK_URL is not set")
+        raise DeliveryError(f"{url_setting} is not set")
     if not url.startswith(("http://", "https://")):
-        raise DeliveryError("SUPPORTPIN_ACTION_WEBHOOK_URL must be an http(s) URL")
+        raise DeliveryError(f"{url_setting} must be an http(s) URL")
     if not secret:
         # A signature under an empty key proves nothing; the receiver could not trust it.
-        raise DeliveryError("SUPPORTPIN_ACTION_WEBHOOK_SECRET is not set: nothing is sent unsigned")
+        raise DeliveryError(f"{secret_setting} is not set: nothing is sent unsigned")
     body = json.dumps(message.payload, sort_keys=True).encode()
     # The time of this attempt, not of the action: receivers reject old timestamps, and a
     # retry hours later must still pass.

@@ -4,7 +4,8 @@ from django.db.models import Q
 
 class Kind(models.TextChoices):
     EMAIL = "email"
-    WEBHOOK = "webhook"
+    WEBHOOK = "webhook"  # a product action, to SUPPORTPIN_ACTION_WEBHOOK_URL
+    GRANT_EVENT = "grant_event"  # grant.started / grant.ended, to SUPPORTPIN_EVENTS_WEBHOOK_URL
 
 
 class OutboxMessage(models.Model):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
-from supportpin.access.actions import expire_due_pins
+from supportpin.access.actions import end_due_ticket_grants, expire_due_pins
 from supportpin.lib import clock
 from supportpin.notify.outbox import send_due
 from supportpin.tickets.actions import materialise_due
@@ -24,6 +24,7 @@ class PassReport:
     pins_expired: int
     tickets_autoclosed: int
     tickets_locked: int
+    ticket_grants_ended: int
     reminders: int
     sent: int
     failed: int
@@ -35,6 +36,7 @@ class PassReport:
                 self.pins_expired,
                 self.tickets_autoclosed,
                 self.tickets_locked,
+                self.ticket_grants_ended,
                 self.reminders,
                 self.sent,
                 self.failed,
@@ -45,6 +47,7 @@ class PassReport:
         return (
             f"expired {self.pins_expired} PINs; tickets: {self.tickets_autoclosed} auto-closed, "
             f"{self.tickets_locked} locked, {self.reminders} reminded; "
+            f"ticket grants: {self.ticket_grants_ended} ended; "
             f"outbox: {self.sent} sent, {self.failed} failed"
         )
 
@@ -54,11 +57,13 @@ def run_pass() -> PassReport:
     now = clock.now()
     expired = expire_due_pins(now=now)
     autoclosed, locked, reminders = materialise_due(now=now)
+    ticket_grants_ended = end_due_ticket_grants(now=now)
     sent, failed = send_due(now=clock.now())
     return PassReport(
         pins_expired=expired,
         tickets_autoclosed=autoclosed,
         tickets_locked=locked,
+        ticket_grants_ended=ticket_grants_ended,
         reminders=reminders,
         sent=sent,
         failed=failed,

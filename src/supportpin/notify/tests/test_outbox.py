@@ -462,6 +462,22 @@ class DeployCheckTests(SimpleTestCase):
         with override_settings(SUPPORTPIN_ACTION_WEBHOOK_SECRET=SECRET):
             self.assertEqual(self.deploy_warnings(), [])
 
-    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="", SUPPORTPIN_ACTION_WEBHOOK_SECRET="")
+    @override_settings(
+        SUPPORTPIN_EVENTS_WEBHOOK_URL="https://backend.example/grants",
+        SUPPORTPIN_EVENTS_WEBHOOK_SECRET="",
+    )
+    def test_it_warns_when_grant_events_have_a_url_but_no_secret(self):
+        warnings = self.deploy_warnings()
+
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("notify.W002", warnings[0])
+        self.assertIn("SUPPORTPIN_EVENTS_WEBHOOK_SECRET", warnings[0])
+
+    @override_settings(
+        SUPPORTPIN_ACTION_WEBHOOK_URL="",
+        SUPPORTPIN_ACTION_WEBHOOK_SECRET="",
+        SUPPORTPIN_EVENTS_WEBHOOK_URL="",
+        SUPPORTPIN_EVENTS_WEBHOOK_SECRET="",
+    )
     def test_it_does_not_warn_when_no_webhook_is_configured(self):
         self.assertEqual(self.deploy_warnings(), [])

@@ -6,7 +6,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportpin.access.access import live_grants
-from supportpin.access.actions import open_support_pin, revoke_grant, rotate_pin
+from supportpin.access.actions import (
+    add_customer_message,
+    close_by_customer,
+    open_support_pin,
+    reopen_by_customer,
+    revoke_grant,
+    rotate_pin,
+)
 from supportpin.accounts.models import PersonalData
 from supportpin.audit.queries import access_log_page
 from supportpin.lib import clock
@@ -133,7 +140,7 @@ def ticket(request, ticket_id: int):
     if request.method == "POST" and form.is_valid():
         # The action loads (and locks) the ticket itself: the view does not load it before.
         try:
-            ticket_actions.add_customer_message(
+            add_customer_message(
                 customer=request.customer,
                 ticket_id=ticket_id,
                 body=form.cleaned_data["body"],
@@ -158,8 +165,8 @@ def ticket(request, ticket_id: int):
 @customer_required
 def ticket_status(request, ticket_id: int, change: str):
     change_ticket = {
-        "close": ticket_actions.close_by_customer,
-        "reopen": ticket_actions.reopen_by_customer,
+        "close": close_by_customer,
+        "reopen": reopen_by_customer,
     }[change]
     try:
         change_ticket(customer=request.customer, ticket_id=ticket_id, now=clock.now())

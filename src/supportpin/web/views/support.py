@@ -7,7 +7,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from supportpin.access.access import live_grants
-from supportpin.access.actions import claim_ticket, end_grant, redeem_pin, release_ticket
+from supportpin.access.actions import (
+    claim_ticket,
+    close_by_supporter,
+    end_grant,
+    redeem_pin,
+    release_ticket,
+    reopen_by_supporter,
+)
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
@@ -171,10 +178,10 @@ TICKET_CHANGES = {
     "release": lambda staff, ticket_id, now: release_ticket(
         staff=staff, ticket_id=ticket_id, now=now
     ),
-    "close": lambda staff, ticket_id, now: ticket_actions.close_by_supporter(
+    "close": lambda staff, ticket_id, now: close_by_supporter(
         supporter=staff, ticket_id=ticket_id, now=now
     ),
-    "reopen": lambda staff, ticket_id, now: ticket_actions.reopen_by_supporter(
+    "reopen": lambda staff, ticket_id, now: reopen_by_supporter(
         supporter=staff, ticket_id=ticket_id, now=now
     ),
 }

@@ -4,7 +4,7 @@ import pyotp
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from supportpin.access.actions import claim_ticket
+from supportpin.access.actions import claim_ticket, close_by_supporter
 from supportpin.accounts.actions import (
     SYSTEM,
     Address,
@@ -110,7 +110,7 @@ class Command(BaseCommand):
         closed = opened(lea, "Valheim-Mods", "Wie installiere ich Mods?", ["gs-3001"], now)
         claim_ticket(supporter=ben, ticket_id=closed.pk, now=now)
         tickets.reply(supporter=ben, ticket_id=closed.pk, body="Siehe Anleitung.", now=now)
-        tickets.close_by_supporter(supporter=ben, ticket_id=closed.pk, now=now)
+        close_by_supporter(supporter=ben, ticket_id=closed.pk, now=now)
 
         # Answered 13 days ago: it closes by itself within a day unless the customer replies.
         earlier = now - timedelta(days=13)
