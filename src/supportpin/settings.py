@@ -1,5 +1,6 @@
 """Settings for Support-PIN, read from the environment (see README "Configuration")."""
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -25,6 +26,16 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 # (secure cookies, CSRF origin checks). Only set this when the proxy always sends the header.
 if env.bool("SUPPORTPIN_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The reverse proxies (addresses or networks) whose X-Forwarded-For names the client, e.g.
+# 127.0.0.1 for nginx on the same host. Without it, every client behind the proxy is the proxy,
+# and one client's failed sign-ins would throttle everybody's.
+try:
+    SUPPORTPIN_TRUSTED_PROXIES = [
+        ipaddress.ip_network(network, strict=False)
+        for network in env.list("SUPPORTPIN_TRUSTED_PROXIES", default=[])
+    ]
+except ValueError as error:
+    raise ImproperlyConfigured(f"SUPPORTPIN_TRUSTED_PROXIES: {error}") from error
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from supportpin.accounts.models import SignInFailures
+from supportpin.lib.client import client_address
 from supportpin.lib.rates import parse_rate
 
 
@@ -26,7 +27,7 @@ def _rate() -> tuple[int, timedelta]:
 
 
 def _client(request) -> str:
-    address = ipaddress.ip_address(request.META["REMOTE_ADDR"])
+    address = client_address(request)
     # One IPv6 client usually holds a whole /64: count it as one.
     prefix = 64 if address.version == 6 else 32
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

@@ -1,3 +1,4 @@
+import ipaddress
 import os
 import unittest
 import uuid
@@ -66,6 +67,72 @@ class SignInThrottleTests(SupportPinTestCase):
         response = self.sign_in("sam", PASSWORD, otp=self.current_code())
 
         self.assertProblem(response, 429, "too_many_sign_ins")
+
+
+NGINX = "127.0.0.1"  # the trusted reverse proxy on the app's host
+ATTACKER, NEIGHBOUR = "203.0.113.7", "198.51.100.9"
+
+
+@override_settings(SUPPORTPIN_SIGN_IN_RATE="3/5m", SUPPORTPIN_TRUSTED_PROXIES=[])
+class SignInThrottleBehindProxyTests(SupportPinTestCase):
+    """nginx in front appends the client's address to X-Forwarded-For."""
+
+    def sign_in(self, username: str, password: str, *, via: str, forwarded: str):
+        return self.client.post(
+            "/api/v1/auth/token",
+            data={"username": username, "password": password},
+            content_type="application/json",
+            REMOTE_ADDR=via,
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    def attacker_fails_three_times(self, *, forwarded: str = ATTACKER, via: str = NGINX) -> None:
+        for login in ("x1", "x2", "x3"):  # other logins: only the address count can block
+            self.assertEqual(
+                self.sign_in(login, "wrong", via=via, forwarded=forwarded).status_code, 401
+            )
+
+    def trust_nginx(self):
+        return override_settings(SUPPORTPIN_TRUSTED_PROXIES=[ipaddress.ip_network(NGINX)])
+
+    def test_it_throttles_one_client_behind_a_trusted_proxy_and_not_the_next(self):
+        with self.trust_nginx():
+            self.attacker_fails_three_times()
+
+            blocked = self.sign_in("C-1001", PASSWORD, via=NGINX, forwarded=ATTACKER)
+            neighbour = self.sign_in("C-1001", PASSWORD, via=NGINX, forwarded=NEIGHBOUR)
+
+        self.assertProblem(blocked, 429, "too_many_sign_ins")
+        self.assertEqual(neighbour.status_code, 201, neighbour.content)
+
+    def test_it_counts_everyone_behind_an_untrusted_proxy_as_the_proxy(self):
+        self.attacker_fails_three_times()
+
+        neighbour = self.sign_in("C-1001", PASSWORD, via=NGINX, forwarded=NEIGHBOUR)
+
+        self.assertProblem(neighbour, 429, "too_many_sign_ins")
+
+    def test_it_ignores_the_addresses_a_client_writes_itself(self):
+        with self.trust_nginx():
+            # nginx appends the real peer after whatever the client sent.
+            for fake in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+                self.sign_in("x", "wrong", via=NGINX, forwarded=f"{fake}, {ATTACKER}")
+
+            response = self.sign_in(
+                "C-1001", PASSWORD, via=NGINX, forwarded=f"10.9.9.9, {ATTACKER}"
+            )
+
+        self.assertProblem(response, 429, "too_many_sign_ins")
+
+    def test_it_ignores_x_forwarded_for_from_a_client_that_is_no_trusted_proxy(self):
+        with self.trust_nginx():
+            self.attacker_fails_three_times(via=ATTACKER, forwarded=NEIGHBOUR)
+
+            response = self.sign_in("C-1001", PASSWORD, via=ATTACKER, forwarded=NEIGHBOUR)
+            neighbour = self.sign_in("C-1001", PASSWORD, via=NGINX, forwarded=NEIGHBOUR)
+
+        self.assertProblem(response, 429, "too_many_sign_ins")
+        self.assertEqual(neighbour.status_code, 201, neighbour.content)
 
 
 @override_settings(SUPPORTPIN_SIGN_IN_RATE="3/5m")
