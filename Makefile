@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format clean
+.PHONY: run test drill lint format clean
 
 $(BIN)/supportpin: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: $(BIN)/supportpin
 ## Run the whole suite (DATABASE_URL=postgres://… runs it on PostgreSQL).
 test: $(BIN)/supportpin
 	SECRET_KEY=test-only-secret-key $(BIN)/pytest $(PYTEST_ARGS)
+
+## Two app nodes and two workers behind nginx under load and faults, then the promises are
+## checked (PostgreSQL, nginx and Redis on this machine; docs/deploy.md "The multi-node drill").
+drill: $(BIN)/supportpin
+	$(BIN)/python drill/drill.py $(DRILL_ARGS)
 
 lint: $(BIN)/supportpin
 	$(BIN)/ruff check .
