@@ -124,14 +124,16 @@ class Process:
 
     def start(self) -> subprocess.Popen:
         with self.log.open("a") as log:
+            # Its own process group: a kill takes gunicorn's master and workers at once, as
+            # systemd's KillMode=control-group or a dying machine would.
             return subprocess.Popen(  # noqa: S603 - our own commands
-                self.command, env=self.env, cwd=ROOT, stdout=log, stderr=log
+                self.command, env=self.env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True
             )
 
     def kill_and_restart(self, after: float) -> tuple[float, float]:
         """SIGKILL the process, start it again `after` seconds later; return (killed, dead)."""
         killed = time.time()
-        self.popen.send_signal(signal.SIGKILL)
+        os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait()
         dead = time.time()
         time.sleep(after)
@@ -407,11 +409,16 @@ def seed_data() -> dict:
 # --- faults ----------------------------------------------------------------------------------
 
 
-def restart_postgres(record: Record) -> None:
-    """Restart the local cluster (Debian's postgresql-common), as an upgrade or failover would."""
+def restart_postgres(record: Record, url: str) -> None:
+    """Restart the local cluster (Debian's postgresql-common) that serves `url`, as an upgrade
+    or a failover would."""
+    port = str(urlsplit(url).port or 5432)
     listing = [shutil.which("pg_lsclusters") or "pg_lsclusters", "--no-header"]
     clusters = subprocess.run(listing, capture_output=True, text=True, check=True)  # noqa: S603
-    version, cluster = clusters.stdout.split()[:2]
+    serving = [line.split()[:2] for line in clusters.stdout.splitlines() if line.split()[2] == port]
+    if not serving:
+        sys.exit(f"no local cluster listens on port {port}: run with --skip-postgres-restart")
+    version, cluster = serving[0]
     ctl = shutil.which("pg_ctlcluster") or "pg_ctlcluster"
     started = time.time()
     command = [ctl, "--skip-systemctl-redirect", version, cluster, "restart"]
@@ -535,7 +542,7 @@ def main() -> None:
     workers[0].kill_and_restart(after=2)
     at(0.65)
     if not args.skip_postgres_restart:
-        restart_postgres(record)
+        restart_postgres(record, url)
     for thread in threads:
         thread.join()
     load_seconds = time.time() - start
@@ -605,7 +612,11 @@ def report(record: Record, folder: Path, args, load_seconds, drained, env) -> li
     print(
         f"  PostgreSQL restart took {restart_to - restart_from:.1f} s; "
         f"{len(errors(in_restart))} of {len(in_restart)} requests in its window "
-        f"(+{args.grace:g} s) failed"
+        f"(+{args.grace:g} s) failed {dict(Counter(c.status for c in errors(in_restart)))}"
+    )
+    check(
+        all(c.status == 503 for c in errors(in_restart)),
+        "while PostgreSQL restarted, failures were 503 with Retry-After, never a 500",
     )
     killed = errors(in_flight_at_kill)
     print(

@@ -9,3 +9,4 @@ urlpatterns = [
 ]
 
 handler404 = "supportpin.web.pages.page_not_found"
+handler500 = "supportpin.web.pages.server_error"

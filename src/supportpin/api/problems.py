@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from supportpin.lib.problems import Problem
+from supportpin.lib.problems import DATABASE_AWAY, RETRY_AFTER_SECONDS, Problem
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,7 @@ TITLES = {
     422: ("invalid", "Invalid input"),
     429: ("throttled", "Too many requests"),
     500: ("internal", "Internal error"),
+    503: ("unavailable", "Service briefly unavailable"),
 }
 
 
@@ -32,6 +33,7 @@ DOCUMENTED = {
     409: "Refused in the resource's present state; `code` names it (e.g. `ticket_locked`).",
     422: "Invalid input: `code` is `invalid` and `errors` names each bad field.",
     429: "Too many attempts; wait, or (for `too_many_attempts`) ask an admin to unlock you.",
+    503: "The database is briefly unavailable (a restart, a failover); retry after Retry-After.",
 }
 PROBLEM_SCHEMA = {
     "title": "Problem",
@@ -58,14 +60,14 @@ PROBLEM_SCHEMA = {
 def document_problems(schema: dict, raised: dict[str, tuple[int, ...]]) -> None:
     """Add the problem responses to each operation of the OpenAPI `schema`.
 
-    Every operation may answer 422; one behind a token 401 and 403; `raised` adds the rest
-    per operation, keyed "METHOD /path" as in the schema.
+    Every operation may answer 422 and 503; one behind a token 401 and 403; `raised` adds the
+    rest per operation, keyed "METHOD /path" as in the schema.
     """
     schema["components"]["schemas"]["Problem"] = PROBLEM_SCHEMA
     content = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
-            statuses = {422, *raised.get(f"{method.upper()} {path}", ())}
+            statuses = {422, 503, *raised.get(f"{method.upper()} {path}", ())}
             if operation.get("security"):
                 statuses |= {401, 403}
             for status in sorted(statuses):
@@ -132,11 +134,25 @@ def install(api: NinjaAPI) -> None:
     def too_big(request: HttpRequest, exc: RequestDataTooBig):
         return _problem(413, "The request body is too large.")
 
+    def database_away(request: HttpRequest, exc: Exception):
+        log.warning("database unavailable in %s %s: %s", request.method, request.path, exc)
+        return unavailable()
+
+    for error in DATABASE_AWAY:
+        api.exception_handler(error)(database_away)
+
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception):
         log.exception("unhandled error in %s %s", request.method, request.path)
         detail = "Something went wrong on our side; nothing was changed."
         return _problem(500, detail)
+
+
+def unavailable() -> JsonResponse:
+    detail = "The database is briefly unavailable; nothing was changed. Try again shortly."
+    response = _problem(503, detail)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class ProblemResponsesMiddleware:
@@ -147,12 +163,14 @@ class ProblemResponsesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not request.path.startswith("/api/") or response.status_code not in (404, 405):
+        if not request.path.startswith("/api/") or response.status_code not in (404, 405, 503):
             return response
         if response.get("Content-Type", "").startswith("application/problem+json"):
             return response
         if response.status_code == 404:
             return _problem(404, "Not found.")
+        if response.status_code == 503:  # the database failed before the API was reached
+            return unavailable()
         problem = _problem(405, f"Use one of: {response.get('Allow', '')}.")
         problem["Allow"] = response.get("Allow", "")
         return problem

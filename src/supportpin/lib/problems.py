@@ -1,5 +1,12 @@
 """Errors the service layer raises; the API renders them as RFC 9457 problem details."""
 
+from django.db import InterfaceError, OperationalError
+
+# A database that is briefly away (a restart, a failover): the request changed nothing and
+# may be sent again, so the API and the web answer 503 with Retry-After instead of 500.
+DATABASE_AWAY = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+
 
 class Problem(Exception):
     status = 400

@@ -1,11 +1,15 @@
 """Small pieces shared by the web views: error pages and messages, cursors."""
 
+import sys
+
 from django.contrib import messages
+from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template.loader import get_template
 from django.utils.translation import gettext as _
 
 from supportpin.lib import clock
-from supportpin.lib.problems import Problem
+from supportpin.lib.problems import DATABASE_AWAY, RETRY_AFTER_SECONDS, Problem
 from supportpin.tickets.models import Status, Ticket
 from supportpin.tickets.queries import ticket_page
 
@@ -67,6 +71,20 @@ def ticket_context(ticket: Ticket, form) -> dict:
 def page_not_found(request, exception=None):
     """Django's 404 handler: the app's own page, in the user's language."""
     return not_found(request)
+
+
+def server_error(request):
+    """Django's 500 handler; a database that is briefly away (a restart, a failover) is a 503.
+
+    Rendered without the request's context: the session and the signed-in user live in the
+    database, which may be what failed.
+    """
+    if not isinstance(sys.exc_info()[1], DATABASE_AWAY):
+        return HttpResponseServerError(get_template("web/server_error.html").render())
+    page = get_template("web/unavailable.html").render({"retry_after": RETRY_AFTER_SECONDS})
+    response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def ticket_page_for(request, tickets, *, size: int) -> tuple[list[Ticket], str | None]:
