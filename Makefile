@@ -12,11 +12,23 @@ $(BIN)/supportpin: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## Start the service with demo data on SQLite (http://127.0.0.1:8000).
+# The demo's settings: webhooks to the local receiver, e-mails printed, a worker pass every second.
+DEMO_ENV := DEBUG=1 EMAIL_URL=consolemail:// \
+	SUPPORTPIN_ACTION_WEBHOOK_URL=http://127.0.0.1:8025/actions \
+	SUPPORTPIN_ACTION_WEBHOOK_SECRET=demo-webhook-secret \
+	SUPPORTPIN_EVENTS_WEBHOOK_URL=http://127.0.0.1:8025/events \
+	SUPPORTPIN_EVENTS_WEBHOOK_SECRET=demo-webhook-secret
+
+## Start the demo on SQLite: web server on HOST (127.0.0.1:8000), worker, webhook receiver.
+## Ctrl-C stops all three.
 run: $(BIN)/supportpin
-	DEBUG=1 $(BIN)/supportpin migrate --no-input
-	DEBUG=1 $(BIN)/supportpin demo
-	DEBUG=1 $(BIN)/supportpin runserver $(HOST)
+	$(DEMO_ENV) $(BIN)/supportpin migrate --no-input
+	$(DEMO_ENV) $(BIN)/supportpin demo --address $(HOST)
+	$(DEMO_ENV) $(BIN)/supportpin demo-receiver --port 8025 & receiver=$$!; \
+	$(DEMO_ENV) $(BIN)/supportpin worker --interval 1 & worker=$$!; \
+	trap 'kill $$receiver $$worker 2>/dev/null; wait' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$(DEMO_ENV) $(BIN)/supportpin runserver $(HOST)
 
 ## Run the whole suite (DATABASE_URL=postgres://… runs it on PostgreSQL).
 test: $(BIN)/supportpin

@@ -4,7 +4,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +19,7 @@ from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import same
 from supportpin.lib.problems import Invalid, NotFound, PinInvalid, TicketGrant, TooManyAttempts
 from supportpin.notify.actions import queue_email
+from supportpin.notify.models import OutboxMessage
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import CloseReason, Ticket, lock_due_q, overdue_q
 from supportpin.tickets.models import Status as TicketStatus
@@ -161,8 +162,23 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
 
 
 def _refuse_if_blocked(supporter: Staff) -> None:
-    if supporter.blocked_at is not None:
-        raise TooManyAttempts("An admin must unlock you before you can redeem PINs again.")
+    if supporter.blocked_at is None:
+        return
+    # Only claim that an admin knows when the notice really went into the outbox: with no
+    # admin address configured nobody was told, and the supporter must go and ask.
+    notice = _block_notice_key(supporter, supporter.blocked_at)
+    told = OutboxMessage.objects.filter(dedupe_key=notice).exists()
+    if told:
+        raise TooManyAttempts(
+            "An admin has been told and must unlock you before you can redeem PINs again.",
+            admins_told=True,
+        )
+    raise TooManyAttempts("An admin must unlock you before you can redeem PINs again.")
+
+
+def _block_notice_key(supporter: Staff, blocked_at: datetime) -> str:
+    """Return the outbox key of the admins' notice of a block, to find it again later."""
+    return f"supporter-blocked:{supporter.pk}:{blocked_at.astimezone(UTC).isoformat()}"
 
 
 def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | None:
@@ -256,6 +272,7 @@ def _block(supporter: Staff, wrong: int, now: datetime) -> None:
             f"POST /api/v1/staff/{supporter.username}/unlock once you have checked why."
         ),
         now=now,
+        dedupe_key=_block_notice_key(supporter, now),
     )
     record(
         event=Event.SUPPORTER_BLOCKED,

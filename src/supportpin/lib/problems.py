@@ -50,6 +50,11 @@ class TooManySignIns(Problem):
 class TooManyAttempts(Problem):
     status, code, title = 429, "too_many_attempts", "Blocked after too many wrong PINs"
 
+    def __init__(self, detail: str | None = None, *, admins_told: bool = False):
+        super().__init__(detail)
+        # Whether a notice of the block was queued to at least one admin address.
+        self.admins_told = admins_told
+
 
 class TicketGrant(Problem):
     status, code, title = 409, "ticket_grant", "Ticket grants end by closing the ticket"

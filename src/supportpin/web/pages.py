@@ -9,7 +9,7 @@ from django.template.loader import get_template
 from django.utils.translation import gettext as _
 
 from supportpin.lib import clock
-from supportpin.lib.problems import DATABASE_AWAY, RETRY_AFTER_SECONDS, Problem
+from supportpin.lib.problems import DATABASE_AWAY, RETRY_AFTER_SECONDS, Problem, TooManyAttempts
 from supportpin.tickets.models import Status, Ticket
 from supportpin.tickets.queries import ticket_page
 
@@ -24,6 +24,11 @@ def show_problem(request, problem: Problem) -> None:
 
 
 def problem_text(problem: Problem) -> str:
+    if isinstance(problem, TooManyAttempts) and not problem.admins_told:
+        return _(
+            "You are blocked after too many wrong PINs. No admin could be told (no admin "
+            "address is set up): ask an admin to unlock you."
+        )
     texts = {
         "pin_invalid": _(
             "Customer number or PIN is wrong, or the PIN is no longer valid. "

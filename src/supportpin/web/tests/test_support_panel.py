@@ -1,11 +1,16 @@
 import re
 from datetime import timedelta
+from io import StringIO
 
+from django.core.management import call_command
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
+from supportpin.accounts.actions import SYSTEM, set_staff_active
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.notify.models import Kind, OutboxMessage
+from supportpin.notify.tests.test_outbox import WebhookReceiver
 from supportpin.tickets.models import Ticket
 from supportpin.web.tests.browser import WebTestCase
 from testsupport import START
@@ -111,6 +116,31 @@ class PinEntryTests(PanelTestCase):
         self.assertContains(response, "blocked", status_code=response.status_code)
         self.assertEqual(self.page("/support/customers/C-1001/", status=404).status_code, 404)
 
+    def block_myself(self):
+        """Enter ten wrong PINs, then the right one: the answer of a blocked supporter."""
+        pin = self.current_pin()
+        for n in range(10):
+            self.enter_pin(f"{n:06d}", customer=f"C-X{n}")
+        return self.enter_pin(pin)
+
+    def test_it_says_an_admin_was_told_only_when_a_notice_was_queued(self):
+        response = self.block_myself()
+
+        self.assertContains(response, "An admin has been told", status_code=400)
+        notices = OutboxMessage.objects.filter(kind=Kind.EMAIL, payload__to=["ada@staff.example"])
+        self.assertEqual(notices.count(), 1)
+
+    def test_it_says_to_ask_an_admin_when_no_admin_address_is_set_up(self):
+        set_staff_active(staff=self.admin, active=False, now=START, by=SYSTEM)
+
+        response = self.block_myself()
+
+        self.assertNotContains(response, "has been told", status_code=400)
+        self.assertContains(response, "ask an admin to unlock you", status_code=400)
+        blocked = self.redeem(self.current_pin())
+        self.assertProblem(blocked, 429, "too_many_attempts")
+        self.assertNotIn("told", blocked.json()["detail"])
+
     def test_it_lists_my_active_access_on_the_home_page(self):
         self.enter_pin(self.current_pin())
 
@@ -130,10 +160,120 @@ class PinEntryTests(PanelTestCase):
         self.page("/support/customers/C-1001/", status=404)
 
 
+@override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="http://hooks.example/actions")
 class ProductPageTests(PanelTestCase):
     def setUp(self):
         super().setUp()
         self.enter_pin(self.current_pin())
+
+    def run_worker(self, *, status: int, **settings) -> None:
+        receiver = WebhookReceiver(status)
+        self.addCleanup(receiver.close)
+        with override_settings(
+            SUPPORTPIN_ACTION_WEBHOOK_URL=receiver.url,
+            SUPPORTPIN_ACTION_WEBHOOK_SECRET="panel-test-secret",
+            **settings,
+        ):
+            call_command("worker", "--once", stdout=StringIO())
+
+    def recent_actions(self, page) -> list[list[str]]:
+        """The rows of "Recent actions" as a supporter reads them: action, supporter, delivery."""
+        table = page.content.decode().split("Recent actions", 1)[1]
+        rows = re.findall(r"<tr><td><time[^>]*>[^<]*</time></td>(.*?)</tr>", table, re.S)
+        return [
+            [re.sub(r"<[^>]+>", " ", cell).split()[0] for cell in re.findall(r"<td>(.*?)</td>", r)]
+            for r in rows
+        ]
+
+    def test_it_says_an_action_is_requested_and_shows_it_queued(self):
+        response = self.client.post(
+            "/support/products/gs-1/actions/", {"action": "restart"}, follow=True
+        )
+
+        self.assertEqual(
+            self.messages_of(response),
+            ["“restart” requested. Whether it got through is shown under “Recent actions”."],
+        )
+        self.assertEqual(self.recent_actions(response), [["restart", "sam", "queued"]])
+        self.assertNoPersonalData(response)
+
+    def test_it_says_in_auftrag_gegeben_in_german(self):
+        self.client.cookies["django_language"] = "de"
+
+        response = self.client.post(
+            "/support/products/gs-1/actions/", {"action": "restart"}, follow=True
+        )
+
+        self.assertEqual(
+            self.messages_of(response),
+            [
+                "„restart“ in Auftrag gegeben. "
+                "Ob es angekommen ist, sehen Sie unter „Letzte Aktionen“."
+            ],
+        )
+        self.assertContains(response, "Letzte Aktionen")
+        self.assertContains(response, "wartet auf Zustellung")
+
+    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="")
+    def test_it_names_the_setting_in_german_too(self):
+        self.client.cookies["django_language"] = "de"
+
+        page = self.page("/support/products/gs-1/")
+
+        self.assertContains(
+            page, "Ein Admin schaltet sie ein, indem er <code>SUPPORTPIN_ACTION_WEBHOOK_URL</code>"
+        )
+
+    def test_it_shows_which_actions_were_delivered_and_which_failed(self):
+        self.client.post("/support/products/gs-1/actions/", {"action": "stop"})
+        self.run_worker(status=204)
+        self.client.post("/support/products/gs-1/actions/", {"action": "start"})
+        self.run_worker(status=500, SUPPORTPIN_OUTBOX_MAX_ATTEMPTS=1)
+
+        page = self.page("/support/products/gs-1/")
+
+        self.assertEqual(
+            self.recent_actions(page), [["start", "sam", "failed"], ["stop", "sam", "delivered"]]
+        )
+        self.assertContains(page, "1 attempt: HTTP Error 500")
+        self.client.cookies["django_language"] = "de"
+        german = self.page("/support/products/gs-1/")
+        self.assertContains(german, "fehlgeschlagen")
+        self.assertContains(german, "zugestellt")
+        self.assertContains(german, "1 Versuch: HTTP Error 500")
+
+    def test_it_shows_the_actions_of_this_product_only(self):
+        self.client.post("/support/products/vs-1/actions/", {"action": "reinstall"})
+
+        self.assertEqual(self.recent_actions(self.page("/support/products/gs-1/")), [])
+
+    def test_it_shows_no_recent_actions_to_a_supporter_without_access(self):
+        self.client.post("/support/products/gs-1/actions/", {"action": "restart"})
+        outsider = self.browser()
+        self.sign_in_staff(self.other_supporter, client=outsider)
+
+        page = self.page("/support/products/gs-1/", status=404, client=outsider)
+
+        self.assertNotContains(page, "restart", status_code=404)
+
+    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="")
+    def test_it_offers_no_actions_without_a_webhook_address_and_says_what_to_set(self):
+        page = self.page("/support/products/gs-1/")
+
+        self.assertNotContains(page, 'name="action"')
+        self.assertContains(page, "<code>SUPPORTPIN_ACTION_WEBHOOK_URL</code>")
+
+    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="")
+    def test_it_refuses_an_action_posted_without_a_webhook_address(self):
+        response = self.client.post(
+            "/support/products/gs-1/actions/", {"action": "restart"}, follow=True
+        )
+
+        self.assertEqual(
+            self.messages_of(response), ["Product actions are off: no webhook address is set."]
+        )
+        self.assertFalse(self.webhooks().exists())
+        self.assertFalse(AuditEntry.objects.filter(event=Event.PRODUCT_ACTION).exists())
 
     def test_it_shows_a_product_and_writes_a_product_read_entry(self):
         before = AuditEntry.objects.filter(event=Event.PRODUCT_READ).count()
@@ -423,6 +563,7 @@ class PanelTicketTests(PanelTestCase):
 
 
 class PanelPersonalDataTests(PanelTestCase):
+    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="http://hooks.example/actions")
     def test_it_shows_no_personal_data_on_any_supporter_page(self):
         self.enter_pin(self.current_pin())
         ticket = self.open_ticket(products=["gs-1"])

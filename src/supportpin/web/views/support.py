@@ -18,6 +18,7 @@ from supportpin.access.actions import (
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
+from supportpin.products.queries import recent_actions
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Status, Ticket
 from supportpin.tickets.queries import queue
@@ -105,14 +106,26 @@ def product(request, product_id: str):
         found = read_product(supporter=request.staff, product_id=product_id, now=clock.now())
     except Problem:
         return _no_access(request)
-    context = {"product": found, "actions": settings.SUPPORTPIN_PRODUCT_ACTIONS}
+    context = {
+        "product": found,
+        # Without a receiver an action would wait in the outbox for ever: offer none.
+        "actions": settings.SUPPORTPIN_PRODUCT_ACTIONS if _actions_reach_a_receiver() else [],
+        "deliveries": recent_actions(found.pk),
+    }
     return render(request, "web/support/product.html", context)
+
+
+def _actions_reach_a_receiver() -> bool:
+    return bool(settings.SUPPORTPIN_ACTION_WEBHOOK_URL)
 
 
 @require_POST
 @staff_required
 def product_action(request, product_id: str):
     action = request.POST.get("action", "")
+    if not _actions_reach_a_receiver():
+        messages.error(request, _("Product actions are off: no webhook address is set."))
+        return redirect("web:support-product", product_id=product_id)
     try:
         run_product_action(
             supporter=request.staff, product_id=product_id, action=action, now=clock.now()
@@ -122,7 +135,11 @@ def product_action(request, product_id: str):
             return _no_access(request)
         show_problem(request, problem)
     else:
-        messages.success(request, _("“%(action)s” has been sent.") % {"action": action})
+        messages.success(
+            request,
+            _("“%(action)s” requested. Whether it got through is shown under “Recent actions”.")
+            % {"action": action},
+        )
     return redirect("web:support-product", product_id=product_id)
 
 

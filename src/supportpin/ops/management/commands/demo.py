@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pyotp
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from supportpin.access.actions import claim_ticket, close_by_supporter
@@ -25,7 +26,7 @@ CUSTOMERS = [
     ("K10002", "Jonas Weber", "jonas@example.org", "Marktplatz 7", "80331", "München"),
     ("K10003", "Lea Fischer", "lea@example.org", "Ringweg 3", "50667", "Köln"),
 ]
-PRODUCTS = [
+PRODUCTS: list[tuple[str, str, str, str, dict]] = [
     ("gs-1001", "K10001", "gameserver", "Minecraft Survival", {"slots": 20, "node": "de-fra-3"}),
     ("ts-1002", "K10001", "teamspeak", "TeamSpeak Clan", {"slots": 32}),
     ("vs-1003", "K10001", "vserver", "vServer M", {"cores": 4, "ram_gb": 8}),
@@ -41,10 +42,26 @@ STAFF = [
 ]
 
 
+def browser_url(address: str) -> str:
+    """Return the URL a browser on this machine opens for runserver's `[host:]port`."""
+    host, _, port = address.rpartition(":")
+    # A server listening on every address is reached on this machine through the loopback.
+    if host in ("", "0.0.0.0", "0", "[::]"):  # noqa: S104 - a listening address, read here
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
 class Command(BaseCommand):
     help = "Load demo customers, products and staff (idempotent) and print how to sign in."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--address",
+            default="127.0.0.1:8000",
+            help="the [host:]port the web server listens on (make run's HOST), for the links",
+        )
+
+    def handle(self, *args, address: str, **options):
         now = clock.now()
         for number, name, email, street, zip_code, city in CUSTOMERS:
             sync_customer(
@@ -81,7 +98,7 @@ class Command(BaseCommand):
         if not Ticket.objects.exists():
             self._tickets(now)
         key = create_api_key(name="demo", now=now)
-        self._print_sign_in(key)
+        self._print_sign_in(key, browser_url(address))
 
     def _tickets(self, now) -> None:
         """One ticket in every state, made by the same actions the API uses, back in time."""
@@ -123,8 +140,10 @@ class Command(BaseCommand):
         locked = opened(lea, "vServer Neuinstallation", "Bitte neu aufsetzen.", [], long_ago)
         claim_ticket(supporter=anna, ticket_id=locked.pk, now=long_ago)
 
-    def _print_sign_in(self, key: str) -> None:
+    def _print_sign_in(self, key: str, base: str) -> None:
         write = self.stdout.write
+        # Run from the repository root, like `make run`: the venv's command, the demo's env.
+        supportpin = "DEBUG=1 .venv/bin/supportpin"
         write("Demo data loaded. Every demo password is: " + PASSWORD)
         write("Customers sign in with customer number (or e-mail):")
         for number, _name, email, *_ in CUSTOMERS:
@@ -136,13 +155,17 @@ class Command(BaseCommand):
                 f"  {staff.username:6} {staff.role:9} TOTP secret {staff.otp_secret}  now: {code}"
             )
         if settings.DEBUG:
-            write("  A fresh code any time: supportpin totp USERNAME (DEBUG only)")
-        write("Customer portal: http://127.0.0.1:8000/login/")
-        write("Staff panel:     http://127.0.0.1:8000/staff/login/ (first sign-in: leave the code")
+            write(f"  A fresh code any time, from the repository root: {supportpin} totp anna")
+        write(f"Customer portal: {base}/login/")
+        write(f"Staff panel:     {base}/staff/login/ (first sign-in: leave the code")
         write("                 empty to set up an authenticator with a QR code)")
-        write(f"API docs:        http://127.0.0.1:8000/api/v1/docs   integration key: {key}")
-        write("K10001 signed in from a provider's panel, without a password (a one-time link):")
+        write(f"API docs:        {base}/api/v1/docs   integration key: {key}")
+        write("K10001 signed in from a provider's panel, without a password:")
+        call_command("signinlink", "K10001", "--base-url", base, stdout=self.stdout)
+        write("  A fresh link (each works once, for 60 s), from the repository root:")
+        write(f"  {supportpin} signinlink K10001 --base-url {base}")
+        write("  or as the panel does it:")
         write(
             f"  curl -s -XPOST -H 'Authorization: Bearer {key}' "
-            "http://127.0.0.1:8000/api/v1/customers/K10001/sign-in-links"
+            f"{base}/api/v1/customers/K10001/sign-in-links"
         )
