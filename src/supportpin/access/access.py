@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from supportpin.access.models import Basis, Grant
-from supportpin.accounts.models import Staff
+from supportpin.accounts.models import Customer, Staff
 from supportpin.lib.problems import NotFound
 from supportpin.products.models import Product
 from supportpin.tickets.models import Ticket, live_q
@@ -59,13 +59,13 @@ def access_customer_for_supporter(
     """Return the customer's products the supporter reaches and a grant; else NotFound."""
     grants = list(
         live_grants(now)
-        .filter(supporter=supporter, customer_id=customer_number)
+        .filter(supporter=supporter, customer__in=Customer.objects.numbered(customer_number))
         .select_related("ticket")
         .order_by("basis", "started_at")
     )
     if not grants:
         raise NotFound("No customer with this number that you may access.")
-    products = Product.objects.filter(customer_id=customer_number).order_by("id")
+    products = Product.objects.filter(customer_id=grants[0].customer_id).order_by("id")
     if all(g.ticket is not None and g.ticket.scoped for g in grants):
         products = products.filter(tickets__in=[g.ticket_id for g in grants]).distinct()
     return list(products), grants[0]

@@ -81,8 +81,14 @@ def _locked_live_pin(customer: Customer) -> SupportPin | None:
     )
 
 
-def _lock_customer(customer_number: str) -> None:
-    Customer.objects.select_for_update(no_key=True).filter(pk=customer_number).first()
+def _lock_customer(customer_number: str) -> str | None:
+    """Lock the customer that `customer_number` names in any case; return its stored number."""
+    return (
+        Customer.objects.select_for_update(no_key=True)
+        .numbered(customer_number)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _issue_pin(customer: Customer, now: datetime) -> SupportPin:
@@ -130,13 +136,14 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
         supporter = Staff.objects.select_for_update(no_key=True).get(pk=supporter.pk)
         _refuse_if_blocked(supporter)
         # The customer before the PIN, as the customer's own requests take them; a customer
-        # number that does not exist locks nothing and costs the same query.
-        _lock_customer(customer_number)
+        # number that does not exist locks nothing and costs the same query. "k10001" is
+        # customer K10001: the right PIN under another spelling is not a wrong guess.
+        stored_number = _lock_customer(customer_number)
         live = (
             # of=("self",): PostgreSQL cannot lock the nullable side of the grant join.
             SupportPin.objects.select_for_update(of=("self",), no_key=True)
             .select_related("grant")
-            .filter(customer_id=customer_number, ended_at__isnull=True)
+            .filter(customer_id=stored_number, ended_at__isnull=True)
             .first()
         )
         if live is not None and not live.is_usable(now):

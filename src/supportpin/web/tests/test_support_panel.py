@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from supportpin.access.models import PinAttempt
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.tickets.models import Ticket
@@ -78,6 +79,13 @@ class PinEntryTests(PanelTestCase):
         self.assertContains(page, "Product vs-1")
         self.assertNotContains(page, "gs-2")
         self.assertNoPersonalData(page)
+
+    def test_it_takes_the_customer_number_in_any_case(self):
+        response = self.enter_pin(self.current_pin(), customer="c-1001")
+
+        self.assertRedirects(response, "/support/customers/C-1001/", fetch_redirect_response=False)
+        self.assertContains(self.page("/support/customers/c-1001/"), "Product gs-1")
+        self.assertFalse(PinAttempt.objects.exists())
 
     def test_it_explains_a_wrong_pin(self):
         pin = self.current_pin()
