@@ -9,3 +9,4 @@ urlpatterns = [
 ]
 
 handler404 = "supportpin.web.pages.page_not_found"
+handler403 = "supportpin.web.pages.permission_denied"

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from supportpin.access.models import Basis, Grant
+from supportpin.access.models import Basis, EndReason, Grant, SupportPin
 from supportpin.accounts.models import Customer, Staff
 from supportpin.lib.problems import NotFound
 from supportpin.products.models import Product
@@ -69,3 +69,17 @@ def access_customer_for_supporter(
     if all(g.ticket is not None and g.ticket.scoped for g in grants):
         products = products.filter(tickets__in=[g.ticket_id for g in grants]).distinct()
     return list(products), grants[0]
+
+
+def failures_that_locked_previous_pin(pin: SupportPin) -> int | None:
+    """Return how many wrong PINs locked the PIN that `pin` replaced, or None if none did."""
+    previous = (
+        SupportPin.objects.filter(customer_id=pin.customer_id, ended_at__isnull=False)
+        .exclude(pk=pin.pk)
+        .order_by("-ended_at", "-id")
+        .values_list("end_reason", "failed_attempts")
+        .first()
+    )
+    if previous is None or previous[0] != EndReason.TOO_MANY_FAILURES:
+        return None
+    return previous[1]

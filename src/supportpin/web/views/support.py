@@ -3,10 +3,11 @@
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from supportpin.access.access import live_grants
+from supportpin.access.access import access_product_for_supporter, live_grants
 from supportpin.access.actions import claim_ticket, end_grant, redeem_pin, release_ticket
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound, Problem
@@ -16,8 +17,11 @@ from supportpin.tickets.models import Status, Ticket
 from supportpin.tickets.queries import queue
 from supportpin.web.forms import MessageForm, RedeemForm
 from supportpin.web.pages import (
+    ask_to_confirm,
+    confirmed,
     not_found,
     problem_text,
+    product_word,
     show_problem,
     ticket_context,
     ticket_page_for,
@@ -98,7 +102,11 @@ def product(request, product_id: str):
         found = read_product(supporter=request.staff, product_id=product_id, now=clock.now())
     except Problem:
         return _no_access(request)
-    context = {"product": found, "actions": settings.SUPPORTPIN_PRODUCT_ACTIONS}
+    context = {
+        "product": found,
+        "actions": settings.SUPPORTPIN_PRODUCT_ACTIONS,
+        "confirm_actions": settings.SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS,
+    }
     return render(request, "web/support/product.html", context)
 
 
@@ -106,6 +114,18 @@ def product(request, product_id: str):
 @staff_required
 def product_action(request, product_id: str):
     action = request.POST.get("action", "")
+    if action in settings.SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS and not confirmed(request):
+        try:
+            found, _grant = access_product_for_supporter(request.staff, product_id, now=clock.now())
+        except Problem:
+            return _no_access(request)
+        return ask_to_confirm(
+            request,
+            question=_("“%(action)s” %(name)s? This cannot be undone.")
+            % {"action": product_word(action), "name": found.name},
+            confirm_label=product_word(action),
+            cancel_url=reverse("web:support-product", args=[product_id]),
+        )
     try:
         run_product_action(
             supporter=request.staff, product_id=product_id, action=action, now=clock.now()
