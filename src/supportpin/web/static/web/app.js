@@ -81,7 +81,7 @@
     before = {
       id: panel.id,
       items: liveItems(panel),
-      focus: focused && panel.contains(focused) ? focused.id : null
+      focus: focused && panel.contains(focused) ? focused.id : null  // "" for one without an id
     };
   });
 
@@ -101,9 +101,9 @@
       if (text) { texts.push(text); }
     });
     announce(texts);
-    if (focus) {
+    if (focus !== null) {
       // The control may be gone (the access it belonged to ended): the panel's heading then.
-      var target = document.getElementById(focus) || panel.querySelector("[tabindex='-1']");
+      var target = (focus && document.getElementById(focus)) || panel.querySelector("[tabindex='-1']");
       if (target) { target.focus(); }
     }
   });
