@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils.timezone import localtime
 
 from supportpin.access.models import Basis, EndReason, Grant, PinAttempt, SupportPin, derive_pin
 from supportpin.accounts.models import Customer, Role, Staff
@@ -183,15 +184,17 @@ def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | No
         started_at=now,
         ends_at=pin.expires_at,
     )
+    # In the zone the web UI shows (TIME_ZONE), so the e-mail and the portal say the same time.
+    at, until = localtime(now), localtime(pin.expires_at)
     queue_email(
         to=customer_email(pin.customer_id),
         subject="Ein Supporter hat Ihre Support-PIN eingelöst / A supporter redeemed your PIN",
         body=(
-            f"{supporter.display_name} hat um {now:%H:%M} UTC Ihre Support-PIN eingelöst und "
-            f"kann bis {pin.expires_at:%H:%M} UTC auf Ihre Produkte zugreifen. Sie können den "
+            f"{supporter.display_name} hat um {at:%H:%M %Z} Ihre Support-PIN eingelöst und "
+            f"kann bis {until:%H:%M %Z} auf Ihre Produkte zugreifen. Sie können den "
             "Zugriff jederzeit unter „Support“ widerrufen.\n\n"
-            f"{supporter.display_name} redeemed your Support-PIN at {now:%H:%M} UTC and may "
-            f"access your products until {pin.expires_at:%H:%M} UTC. You can revoke the access "
+            f"{supporter.display_name} redeemed your Support-PIN at {at:%H:%M %Z} and may "
+            f"access your products until {until:%H:%M %Z}. You can revoke the access "
             "at any time under “Support”."
         ),
         now=now,
