@@ -527,3 +527,19 @@ class LivePanelBrowserTests:
         page.get_by_role("button", name="Deaktivieren").click()
         expect(page.get_by_test_id("staff-sam")).to_contain_text("deaktiviert")
         context.close()
+
+
+class PhoneLayoutTests:
+    __test__ = True
+
+    def test_it_labels_each_cell_of_a_table_card_on_a_phone(self, world, browsers):
+        customer = browsers.open("customer", viewport=PHONE)
+        sign_in_customer(customer, "C-1001")
+
+        cell = customer.locator("main table td").nth(1)
+        label = cell.evaluate("td => getComputedStyle(td, '::before').content")
+
+        assert label == '"Typ: "', label
+        expect(cell).to_have_text("Gameserver")
+        browsers.shot(customer, "20-phone-products")
+        browsers.assert_clean()
