@@ -78,6 +78,14 @@ class CustomerNumberCaseTests(SupportPinTestCase):
         self.assertEqual(response.status_code, 200, response.content)
         self.assertEqual(response.json()["pin"], self.current_pin())
 
+    def test_it_rotates_the_pin_under_any_spelling(self):
+        old = self.current_pin()
+
+        response = self.post("/customers/c-1001/support-pin/rotate", None, self.api_key)
+
+        self.assertEqual(response.status_code, 200, response.content)
+        self.assertNotEqual(self.current_pin(), old)
+
     def test_it_makes_a_sign_in_link_under_any_spelling_for_the_integration_only(self):
         allowed = self.post("/customers/c-1001/sign-in-links", {}, self.api_key)
         denied = self.post("/customers/c-1001/sign-in-links", {}, self.sam)
