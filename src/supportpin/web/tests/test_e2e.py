@@ -543,3 +543,65 @@ class PhoneLayoutTests:
         expect(cell).to_have_text("Gameserver")
         browsers.shot(customer, "20-phone-products")
         browsers.assert_clean()
+
+
+AXE = pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python")
+CUSTOMER_PAGES = [
+    "/portal/",
+    "/portal/support/",
+    "/portal/tickets/",
+    "/portal/tickets/new/",
+    "/portal/access/",
+    "/portal/data/",
+]
+STAFF_PAGES = [
+    "/support/",
+    "/support/tickets/",
+    "/support/customers/C-1001/",
+    "/support/products/gs-1/",
+    "/staff-admin/",
+    "/staff-admin/audit/",
+]
+PUBLIC_PAGES = ["/login/", "/staff/login/"]
+
+
+def axe_violations(page, path: str) -> list[str]:
+    page.goto(path)
+    results = AXE.Axe().run(page)
+    return [
+        f"{path}: {v['id']} ({v['impact']}): " + "; ".join(n["html"][:120] for n in v["nodes"][:3])
+        for v in results.response["violations"]
+    ]
+
+
+class AccessibilityTests:
+    __test__ = True
+
+    @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+    def test_it_finds_no_axe_violations_on_any_page(self, world, browsers, viewport):
+        visitor = browsers.open("visitor", viewport=viewport)
+        visitor.goto("/login/")
+        visitor.evaluate("document.querySelector('main').append(document.createElement('img'))")
+        # axe runs under the pages' strict CSP and sees what it should: an image without alt.
+        assert [v["id"] for v in AXE.Axe().run(visitor).response["violations"]] == ["image-alt"]
+        found = [v for path in PUBLIC_PAGES for v in axe_violations(visitor, path)]
+        customer = browsers.open("customer", viewport=viewport)
+        sign_in_customer(customer, "C-1001")
+        pin = open_support(customer)
+        customer.goto("/portal/tickets/new/")
+        customer.fill("#id_subject", "Server down")
+        customer.fill("#id_message", "It does not start.")
+        customer.locator("main form button[type=submit]").click()
+        found += [v for path in CUSTOMER_PAGES for v in axe_violations(customer, path)]
+        found += axe_violations(customer, customer.url)
+        admin = browsers.open("admin", viewport=viewport)
+        sign_in_staff_first_time(admin, "ada")
+        admin.fill("#id_customer", "C-1001")
+        admin.fill("#id_pin", pin)
+        admin.locator("main form.card button[type=submit]").click()
+        found += [v for path in STAFF_PAGES for v in axe_violations(admin, path)]
+        found += axe_violations(admin, "/support/tickets/?view=all")
+        admin.locator("main table a").first.click()
+        found += axe_violations(admin, admin.url)
+
+        assert found == [], "\n".join(found)
