@@ -84,7 +84,9 @@ class PinEntryTests(PanelTestCase):
         response = self.enter_pin(self.current_pin(), customer="c-1001")
 
         self.assertRedirects(response, "/support/customers/C-1001/", fetch_redirect_response=False)
-        self.assertContains(self.page("/support/customers/c-1001/"), "Product gs-1")
+        page = self.page("/support/customers/c-1001/")
+        self.assertContains(page, "Product gs-1")
+        self.assertContains(page, "<h1>Customer C-1001</h1>")
         self.assertFalse(PinAttempt.objects.exists())
 
     def test_it_explains_a_wrong_pin(self):

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from supportpin.access.access import access_product_for_supporter, live_grants
 from supportpin.access.actions import claim_ticket, end_grant, redeem_pin, release_ticket
+from supportpin.accounts.models import Customer
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
@@ -93,7 +94,10 @@ def customer(request, number: str):
         )
     except Problem:
         return _no_access(request)
-    return render(request, "web/support/customer.html", {"number": number, "products": products})
+    # Reached in any case ("c-1001"); named as stored, once the access is known to be there.
+    stored = Customer.objects.numbered(number).values_list("pk", flat=True).first() or number
+    context = {"number": stored, "products": products}
+    return render(request, "web/support/customer.html", context)
 
 
 @staff_required
