@@ -279,3 +279,8 @@ def _forward_auth_routes() -> list[re.Pattern]:
 
 # Matched from the start of the proxied URL's path; the first match names the product.
 SUPPORTPIN_FORWARD_AUTH_ROUTES = _forward_auth_routes()
+
+# Product actions the web UI asks a supporter to confirm first (they cannot be undone).
+SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS = env.list(
+    "SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS", default=["stop", "reinstall"]
+)

@@ -10,3 +10,4 @@ urlpatterns = [
 
 handler404 = "supportpin.web.pages.page_not_found"
 handler500 = "supportpin.web.pages.server_error"
+handler403 = "supportpin.web.pages.permission_denied"

@@ -4,8 +4,8 @@ from datetime import datetime
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
-from supportpin.access.models import Basis, Grant
-from supportpin.accounts.models import Staff
+from supportpin.access.models import Basis, EndReason, Grant, SupportPin
+from supportpin.accounts.models import Customer, Staff
 from supportpin.lib.problems import NotFound
 from supportpin.products.models import Product
 from supportpin.tickets.models import Ticket, live_q
@@ -59,13 +59,27 @@ def access_customer_for_supporter(
     """Return the customer's products the supporter reaches and a grant; else NotFound."""
     grants = list(
         live_grants(now)
-        .filter(supporter=supporter, customer_id=customer_number)
+        .filter(supporter=supporter, customer__in=Customer.objects.numbered(customer_number))
         .select_related("ticket")
         .order_by("basis", "started_at")
     )
     if not grants:
         raise NotFound("No customer with this number that you may access.")
-    products = Product.objects.filter(customer_id=customer_number).order_by("id")
+    products = Product.objects.filter(customer_id=grants[0].customer_id).order_by("id")
     if all(g.ticket is not None and g.ticket.scoped for g in grants):
         products = products.filter(tickets__in=[g.ticket_id for g in grants]).distinct()
     return list(products), grants[0]
+
+
+def failures_that_locked_previous_pin(pin: SupportPin) -> int | None:
+    """Return how many wrong PINs locked the PIN that `pin` replaced, or None if none did."""
+    previous = (
+        SupportPin.objects.filter(customer_id=pin.customer_id, ended_at__isnull=False)
+        .exclude(pk=pin.pk)
+        .order_by("-ended_at", "-id")
+        .values_list("end_reason", "failed_attempts")
+        .first()
+    )
+    if previous is None or previous[0] != EndReason.TOO_MANY_FAILURES:
+        return None
+    return previous[1]

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.timezone import localtime
 
 from supportpin.access import events
 from supportpin.access.models import Basis, EndReason, Grant, PinAttempt, SupportPin, derive_pin
@@ -86,8 +87,14 @@ def _locked_live_pin(customer: Customer) -> SupportPin | None:
     )
 
 
-def _lock_customer(customer_number: str) -> None:
-    Customer.objects.select_for_update(no_key=True).filter(pk=customer_number).first()
+def _lock_customer(customer_number: str) -> str | None:
+    """Lock the customer that `customer_number` names in any case; return its stored number."""
+    return (
+        Customer.objects.select_for_update(no_key=True)
+        .numbered(customer_number)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def _issue_pin(customer: Customer, now: datetime) -> SupportPin:
@@ -135,13 +142,14 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
         supporter = Staff.objects.select_for_update(no_key=True).get(pk=supporter.pk)
         _refuse_if_blocked(supporter)
         # The customer before the PIN, as the customer's own requests take them; a customer
-        # number that does not exist locks nothing and costs the same query.
-        _lock_customer(customer_number)
+        # number that does not exist locks nothing and costs the same query. "k10001" is
+        # customer K10001: the right PIN under another spelling is not a wrong guess.
+        stored_number = _lock_customer(customer_number)
         live = (
             # of=("self",): PostgreSQL cannot lock the nullable side of the grant join.
             SupportPin.objects.select_for_update(of=("self",), no_key=True)
             .select_related("grant")
-            .filter(customer_id=customer_number, ended_at__isnull=True)
+            .filter(customer_id=stored_number, ended_at__isnull=True)
             .first()
         )
         if live is not None and not live.is_usable(now):
@@ -197,15 +205,17 @@ def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | No
         ends_at=pin.expires_at,
     )
     events.grant_started(grant, now=now)
+    # In the zone the web UI shows (TIME_ZONE), so the e-mail and the portal say the same time.
+    at, until = localtime(now), localtime(pin.expires_at)
     queue_email(
         to=customer_email(pin.customer_id),
         subject="Ein Supporter hat Ihre Support-PIN eingelöst / A supporter redeemed your PIN",
         body=(
-            f"{supporter.display_name} hat um {now:%H:%M} UTC Ihre Support-PIN eingelöst und "
-            f"kann bis {pin.expires_at:%H:%M} UTC auf Ihre Produkte zugreifen. Sie können den "
+            f"{supporter.display_name} hat um {at:%H:%M %Z} Ihre Support-PIN eingelöst und "
+            f"kann bis {until:%H:%M %Z} auf Ihre Produkte zugreifen. Sie können den "
             "Zugriff jederzeit unter „Support“ widerrufen.\n\n"
-            f"{supporter.display_name} redeemed your Support-PIN at {now:%H:%M} UTC and may "
-            f"access your products until {pin.expires_at:%H:%M} UTC. You can revoke the access "
+            f"{supporter.display_name} redeemed your Support-PIN at {at:%H:%M %Z} and may "
+            f"access your products until {until:%H:%M %Z}. You can revoke the access "
             "at any time under “Support”."
         ),
         now=now,

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pyotp
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.urls import Resolver404, resolve
@@ -117,7 +117,7 @@ def authenticate_staff(*, username: str, password: str, otp: str | None, now: da
 
 
 def _customer_by_login(username: str) -> Customer | None:
-    customer = Customer.objects.filter(pk=username).first()
+    customer = Customer.objects.numbered(username).first()
     if customer is not None or "@" not in username:
         return customer
     # An e-mail address shared by several customers names none of them.
@@ -225,6 +225,12 @@ class Address:
     country: str
 
 
+@dataclass(frozen=True)
+class CustomerSync:
+    number: str  # as first stored: a later spelling in another case does not change it
+    created: bool
+
+
 def sync_customer(
     *,
     number: str,
@@ -234,16 +240,25 @@ def sync_customer(
     phone: str,
     address: Address | None,
     now: datetime,
-) -> bool:
-    """Create or update a customer from the provider's billing system; True when created.
+) -> CustomerSync:
+    """Create or update a customer from the provider's billing system.
 
     A new password ends the customer's tokens and web sessions; the same password again (billing
     systems resend everything) changes nothing.
     """
     with transaction.atomic():
-        customer, created = Customer.objects.select_for_update().get_or_create(
-            pk=number, defaults={"created_at": now, "updated_at": now}
-        )
+        customer = Customer.objects.select_for_update().numbered(number).first()
+        created = customer is None
+        if customer is None:
+            try:
+                with transaction.atomic():
+                    customer = Customer.objects.create(
+                        number=number, created_at=now, updated_at=now
+                    )
+            except IntegrityError:
+                # A parallel PUT created it since we looked, perhaps in another spelling.
+                customer = Customer.objects.select_for_update().numbered(number).get()
+                created = False
         customer.updated_at = now
         new_password = password is not None and not check_password(password, customer.password)
         if new_password:
@@ -260,7 +275,7 @@ def sync_customer(
                 "country": address.country,
             }
         PersonalData.objects.update_or_create(customer=customer, defaults=personal)
-    return created
+    return CustomerSync(number=customer.number, created=created)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,12 @@
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Upper
+
+
+class CustomerQuerySet(models.QuerySet):
+    def numbered(self, number: str) -> "CustomerQuerySet":
+        """Keep the customer that `number` names in any spelling of its case."""
+        return self.alias(number_upper=Upper("number")).filter(number_upper=Upper(Value(number)))
 
 
 class Customer(models.Model):
@@ -11,6 +19,15 @@ class Customer(models.Model):
     sessions_epoch = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # "k10001" and "K10001" are one customer: two spellings can never be two rows, and
+            # `numbered()` finds a customer through this index.
+            models.UniqueConstraint(Upper("number"), name="customer_number_any_case_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -39,7 +39,7 @@ class CustomerOut(Schema):
 def put_customer(request: HttpRequest, number: Path[Identifier], payload: CustomerIn):
     """Create or update a customer from the billing system."""
     address = payload.address
-    created = sync_customer(
+    synced = sync_customer(
         number=number,
         name=payload.name,
         email=payload.email,
@@ -50,7 +50,7 @@ def put_customer(request: HttpRequest, number: Path[Identifier], payload: Custom
         else None,
         now=clock.now(),
     )
-    return Status(201 if created else 200, {"number": number})
+    return Status(201 if synced.created else 200, {"number": synced.number})
 
 
 @router.put(

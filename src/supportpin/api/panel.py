@@ -30,7 +30,7 @@ class SignInLinkOut(Schema):
 
 
 def _customer(number: str) -> Customer:
-    customer = Customer.objects.filter(pk=number).first()
+    customer = Customer.objects.numbered(number).first()
     if customer is None:
         raise NotFound("No customer with this number.")
     return customer

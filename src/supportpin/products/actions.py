@@ -30,12 +30,13 @@ def sync_product(
     now: datetime,
 ) -> bool:
     """Create or update a product from the provider's billing system; True when created."""
-    if not Customer.objects.filter(pk=customer_number).exists():
+    stored_number = Customer.objects.numbered(customer_number).values_list("pk", flat=True).first()
+    if stored_number is None:
         raise Invalid(
             "Unknown customer.", errors=[{"field": "customer", "message": "unknown customer"}]
         )
     fields = {
-        "customer_id": customer_number,
+        "customer_id": stored_number,
         "type": type,
         "name": name,
         "status": status,

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.timezone import localtime
 
 from supportpin.accounts.models import Customer, Staff
 from supportpin.accounts.queries import customer_email, customer_emails
@@ -315,14 +316,17 @@ def _record_time(ticket: Ticket, *, closes: bool, locks: bool, to: list[str], no
 
 
 def _queue_reminder(ticket: Ticket, now: datetime) -> None:
-    closes = ticket.autocloses_at()
+    deadline = ticket.autocloses_at()
+    assert deadline is not None  # reminders are due only for answered tickets
+    # In the zone the web UI shows (TIME_ZONE), so the e-mail and the ticket page agree.
+    closes = localtime(deadline)
     queue_email(
         to=customer_email(ticket.customer_id),
         subject=f"Ticket #{ticket.pk} wird bald geschlossen / Ticket #{ticket.pk} closes soon",
         body=(
-            f"Ihr Ticket „{ticket.subject}“ wird am {closes:%d.%m.%Y %H:%M} UTC geschlossen, "
+            f"Ihr Ticket „{ticket.subject}“ wird am {closes:%d.%m.%Y %H:%M %Z} geschlossen, "
             "wenn Sie nicht antworten.\n\n"
-            f"Your ticket “{ticket.subject}” closes on {closes:%Y-%m-%d %H:%M} UTC unless you "
+            f"Your ticket “{ticket.subject}” closes on {closes:%Y-%m-%d %H:%M %Z} unless you "
             "reply."
         ),
         now=now,

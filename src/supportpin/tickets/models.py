@@ -24,6 +24,10 @@ def autoclose_age() -> timedelta:
     return timedelta(days=settings.SUPPORTPIN_TICKET_AUTOCLOSE_DAYS)
 
 
+# How long before an auto-close both sides are told, so one of them can still answer.
+AUTOCLOSE_NOTICE = timedelta(days=2)
+
+
 def lock_age() -> timedelta:
     return timedelta(days=settings.SUPPORTPIN_TICKET_LOCK_DAYS)
 
@@ -107,6 +111,13 @@ class Ticket(models.Model):
 
     def autocloses_at(self) -> datetime | None:
         return self.last_message_at + autoclose_age() if self.status == Status.ANSWERED else None
+
+    def autocloses_soon(self, now: datetime) -> datetime | None:
+        """Return when the ticket closes by inactivity if that is in the 2 days after `now`."""
+        deadline = self.autocloses_at()
+        if deadline is None or not deadline - AUTOCLOSE_NOTICE <= now < deadline:
+            return None
+        return deadline
 
     def locks_at(self) -> datetime:
         return self.created_at + lock_age()

@@ -1,15 +1,33 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from supportpin.web.pages import product_word
+
 
 class CustomerSignInForm(forms.Form):
-    login = forms.CharField(label=_("Customer number or e-mail"), max_length=254)
-    password = forms.CharField(label=_("Password"), max_length=1024, widget=forms.PasswordInput)
+    login = forms.CharField(
+        label=_("Customer number or e-mail"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class StaffSignInForm(forms.Form):
-    username = forms.CharField(label=_("Username"), max_length=64)
-    password = forms.CharField(label=_("Password"), max_length=1024, widget=forms.PasswordInput)
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
     otp = forms.CharField(
         label=_("Code from your authenticator app"),
         max_length=16,
@@ -36,20 +54,28 @@ class RedeemForm(forms.Form):
     )
 
 
+SUBJECT_MAX_LENGTH = 200
+
+
 class TicketForm(forms.Form):
-    subject = forms.CharField(label=_("Subject"), max_length=200)
+    subject = forms.CharField(label=_("Subject"), max_length=SUBJECT_MAX_LENGTH)
     message = forms.CharField(label=_("Message"), max_length=10000, widget=forms.Textarea)
     products = forms.MultipleChoiceField(
         label=_("Which products is it about? (optional)"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("A supporter who takes over the ticket can reach only these products."),
+        help_text=_(
+            "A supporter who takes over the ticket can reach only the products you tick here. "
+            "If you tick none, they can reach all your products."
+        ),
     )
     follows = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, products=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["products"].choices = [(p.pk, f"{p.name} ({p.type})") for p in products]
+        self.fields["products"].choices = [
+            (p.pk, f"{p.name} ({product_word(p.type)})") for p in products
+        ]
 
 
 class MessageForm(forms.Form):
@@ -60,7 +86,10 @@ class StaffCreateForm(forms.Form):
     username = forms.RegexField(label=_("Username"), regex=r"^[A-Za-z0-9_-]{1,64}$")
     display_name = forms.CharField(label=_("Display name"), max_length=100)
     password = forms.CharField(
-        label=_("Initial password"), min_length=8, max_length=1024, widget=forms.PasswordInput
+        label=_("Initial password"),
+        min_length=8,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     role = forms.ChoiceField(
         label=_("Role"), choices=[("supporter", _("Supporter")), ("admin", _("Admin"))]

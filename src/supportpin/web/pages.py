@@ -7,6 +7,7 @@ from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template.loader import get_template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from supportpin.lib import clock
 from supportpin.lib.problems import DATABASE_AWAY, RETRY_AFTER_SECONDS, Problem, TooManyAttempts
@@ -52,6 +53,75 @@ def problem_text(problem: Problem) -> str:
     return texts.get(problem.code, problem.detail)
 
 
+# The billing system's product types and states and the configured actions arrive as plain
+# English words; the ones a hosting provider uses are translated, any other is shown as sent.
+PRODUCT_WORDS = {
+    "gameserver": gettext_lazy("Game server"),
+    "teamspeak": gettext_lazy("TeamSpeak server"),
+    "vserver": gettext_lazy("vServer"),
+    "rootserver": gettext_lazy("Root server"),
+    "dedicated": gettext_lazy("Dedicated server"),
+    "webspace": gettext_lazy("Web space"),
+    "webhosting": gettext_lazy("Web hosting"),
+    "domain": gettext_lazy("Domain"),
+    "mail": gettext_lazy("E-mail"),
+    "active": gettext_lazy("active"),
+    "suspended": gettext_lazy("suspended"),
+    "cancelled": gettext_lazy("cancelled"),
+    "pending": gettext_lazy("pending"),
+    "start": gettext_lazy("Start"),
+    "stop": gettext_lazy("Stop"),
+    "restart": gettext_lazy("Restart"),
+    "reinstall": gettext_lazy("Reinstall"),
+}
+
+
+def product_word(word: str) -> str:
+    """A product type, state or action in the reader's language; an unknown word as it is."""
+    return str(PRODUCT_WORDS.get(word, word))
+
+
+END_REASONS = {
+    "expired": gettext_lazy("its time ran out"),
+    "rotated": gettext_lazy("replaced by a new PIN"),
+    "revoked": gettext_lazy("you revoked it"),
+    "deactivated": gettext_lazy("the supporter ended the access"),
+    "too_many_failures": gettext_lazy("locked after too many wrong entries"),
+    "supporter_disabled": gettext_lazy("the supporter's account was disabled"),
+    "released": gettext_lazy("the ticket was released"),
+}
+
+
+def end_reason(reason: str) -> str:
+    """Why a PIN or access ended, in the reader's language; an unknown reason as it is."""
+    return str(END_REASONS.get(reason, reason))
+
+
+def confirmed(request) -> bool:
+    """True when the POST carries the user's yes to a change that cannot be undone."""
+    return request.POST.get("confirm") == "yes"
+
+
+def ask_to_confirm(request, *, question: str, confirm_label: str, cancel_url: str):
+    """Ask before a change that cannot be undone: the page's form repeats the POST with a yes.
+
+    With JavaScript the browser's own dialog asks and sends the yes at once (app.js), so only
+    browsers without it see this page.
+    """
+    fields = [
+        (name, value)
+        for name, value in request.POST.items()
+        if name not in ("csrfmiddlewaretoken", "confirm")
+    ]
+    context = {
+        "question": question,
+        "confirm_label": confirm_label,
+        "cancel_url": cancel_url,
+        "fields": fields,
+    }
+    return render(request, "web/confirm.html", context)
+
+
 def cursor_param(request) -> int | None:
     """The `cursor` query parameter as a positive integer, or None."""
     try:
@@ -69,6 +139,8 @@ def ticket_context(ticket: Ticket, form) -> dict:
         "messages_list": ticket.messages.select_related("author_staff").order_by("id"),
         "form": form,
         "locked": ticket.is_locked(now),
+        "locks_at": ticket.locks_at(),
+        "autocloses_at": ticket.autocloses_soon(now),
         "closed": ticket.status_at(now) == Status.CLOSED,
     }
 
@@ -90,6 +162,11 @@ def server_error(request):
     response = HttpResponse(page, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def permission_denied(request, exception=None):
+    """Django's 403 handler: the app's own page, in the user's language."""
+    return render(request, "web/forbidden.html", status=403)
 
 
 def ticket_page_for(request, tickets, *, size: int) -> tuple[list[Ticket], str | None]:

@@ -237,6 +237,18 @@ class RedemptionTests(SupportPinTestCase):
         self.assertIn("Sam S.", mails[0]["body"])
         self.assertTrue(mails[0]["subject"])
 
+    def test_it_writes_the_email_times_in_the_zone_the_web_ui_shows(self):
+        email = personal_markers(self.customer.pk)["email"]
+
+        with self.settings(TIME_ZONE="Europe/Berlin"):
+            self.redeem(self.current_pin())
+
+        # START is 09:00 UTC, 10:00 in Berlin in November; the PIN lasts 60 minutes.
+        body = self.emails_to(email)[0]["body"]
+        self.assertIn("um 10:00 CET", body)
+        self.assertIn("bis 11:00 CET", body)
+        self.assertNotIn("UTC", body)
+
     def test_it_sends_no_second_email_when_the_same_supporter_redeems_again(self):
         email = personal_markers(self.customer.pk)["email"]
         pin = self.current_pin()

@@ -47,7 +47,7 @@ class PanelSupportPinTests(SupportPinTestCase):
         for method, path in (
             ("GET", "/customers/C-9999/support-pin"),
             ("POST", "/customers/C-9999/support-pin/rotate"),
-            ("POST", "/customers/c-1001/support-pin/rotate"),
+            ("POST", "/customers/c-9999/support-pin/rotate"),
         ):
             with self.subTest(method=method, path=path):
                 response = self.call(method, path, token=self.api_key)

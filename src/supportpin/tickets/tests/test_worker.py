@@ -68,6 +68,8 @@ class TicketWorkerTests(TicketTestCase):
         (reminder,) = emails("closes soon")
         self.assertEqual(reminder["to"], [CUSTOMER_MAIL])
         self.assertIn(f"#{tid}", reminder["subject"])
+        # Answered at START (09:00 UTC), closing 14 days later: 10:00 in Berlin, as the UI shows.
+        self.assertIn("11.12.2026 10:00 CET", reminder["body"])
 
         self.travel_to(START + 13 * DAY)
         self.run_worker()

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from supportpin.api.present import group_for_reading
 from supportpin.lib import clock
 from supportpin.tickets.models import Status
+from supportpin.web.pages import end_reason, product_word
 
 register = template.Library()
 
@@ -12,6 +13,16 @@ STATUS_LABELS = {
     Status.ANSWERED: _("answered"),
     Status.CLOSED: _("closed"),
 }
+
+
+register.filter("product_word", product_word)
+register.filter("end_reason", end_reason)
+
+
+@register.filter
+def key_groups(key: str) -> str:
+    """A TOTP key in groups of four for typing by hand: ABCD EFGH …"""
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
 @register.filter

@@ -14,6 +14,16 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 STYLE_ATTRIBUTE = re.compile(r"<[^>]*\sstyle\s*=", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+# The yes a confirmation page (or the browser's dialog) adds to a destructive POST.
+CONFIRMED = {"confirm": "yes"}
+TOTP_KEY = re.compile(r"<code>((?:[A-Z2-7]{4} )*[A-Z2-7]{1,4})</code>")
+
+
+def shown_key(response) -> str:
+    """The TOTP key the enrolment page shows in groups of four, without its spaces."""
+    match = TOTP_KEY.search(response.content.decode())
+    assert match is not None, "no TOTP key grouped in fours on the page"
+    return match.group(1).replace(" ", "")
 
 
 class WebTestCase(SupportPinTestCase):

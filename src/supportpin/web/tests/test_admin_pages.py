@@ -1,6 +1,6 @@
 from supportpin.accounts.models import Staff
 from supportpin.audit.models import AuditEntry
-from supportpin.web.tests.browser import WebTestCase
+from supportpin.web.tests.browser import CONFIRMED, WebTestCase, shown_key
 from testsupport import PASSWORD
 
 NEW_SUPPORTER = {
@@ -65,7 +65,7 @@ class SupporterAccountTests(WebTestCase):
         self.assertRedirects(signed_in, "/staff/enrol/", fetch_redirect_response=False)
         enrol = self.page("/staff/enrol/", client=nina)
         self.assertRegex(enrol.content.decode(), r"<svg[^>]*>")
-        self.assertContains(enrol, Staff.objects.get(username="nina").otp_secret)
+        self.assertEqual(shown_key(enrol), Staff.objects.get(username="nina").otp_secret)
 
     def test_it_refuses_a_taken_username(self):
         response = self.client.post("/staff-admin/", {**NEW_SUPPORTER, "username": "sam"})
@@ -88,7 +88,9 @@ class SupporterAccountTests(WebTestCase):
         token = self.token_for(self.supporter)
         self.assertEqual(self.get("/support/grants", token).status_code, 200)
 
-        response = self.client.post(f"/staff-admin/{self.supporter.pk}/disable/", follow=True)
+        response = self.client.post(
+            f"/staff-admin/{self.supporter.pk}/disable/", CONFIRMED, follow=True
+        )
 
         self.assertRedirects(response, "/staff-admin/")
         self.assertContains(response, f"/staff-admin/{self.supporter.pk}/enable/")
@@ -108,7 +110,7 @@ class SupporterAccountTests(WebTestCase):
             self.get("/support/products/gs-1", self.token_for(self.supporter)).status_code, 200
         )
 
-        self.client.post(f"/staff-admin/{self.supporter.pk}/disable/")
+        self.client.post(f"/staff-admin/{self.supporter.pk}/disable/", CONFIRMED)
         self.client.post(f"/staff-admin/{self.supporter.pk}/enable/")
 
         self.assertEqual(
@@ -116,7 +118,7 @@ class SupporterAccountTests(WebTestCase):
         )
 
     def test_it_enables_a_disabled_supporter_again(self):
-        self.client.post(f"/staff-admin/{self.supporter.pk}/disable/")
+        self.client.post(f"/staff-admin/{self.supporter.pk}/disable/", CONFIRMED)
 
         response = self.client.post(f"/staff-admin/{self.supporter.pk}/enable/", follow=True)
 
@@ -124,7 +126,9 @@ class SupporterAccountTests(WebTestCase):
         self.sign_in_staff(self.supporter, client=self.browser())
 
     def test_it_does_not_let_an_admin_disable_themselves(self):
-        response = self.client.post(f"/staff-admin/{self.admin.pk}/disable/", follow=True)
+        response = self.client.post(
+            f"/staff-admin/{self.admin.pk}/disable/", CONFIRMED, follow=True
+        )
 
         self.assertTrue(self.messages_of(response))
         self.assertTrue(Staff.objects.get(pk=self.admin.pk).is_active)

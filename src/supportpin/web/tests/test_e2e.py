@@ -24,11 +24,15 @@ if CHROMIUM is None:
         allow_module_level=True,
     )
 
+from datetime import timedelta  # noqa: E402
+
 import pyotp  # noqa: E402
 from django.db import connection  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
-from supportpin.accounts.models import Role  # noqa: E402
+from supportpin.access.actions import redeem_pin, revoke_grant  # noqa: E402
+from supportpin.access.models import Grant, SupportPin  # noqa: E402
+from supportpin.accounts.models import Role, Staff  # noqa: E402
 from supportpin.lib import clock  # noqa: E402
 from testsupport import (  # noqa: E402
     PASSWORD,
@@ -191,7 +195,7 @@ def sign_in_staff_first_time(page, username: str, *, shot=None) -> None:
     expect(page.locator(".qr svg")).to_be_visible()
     if shot:
         shot(page, "03-staff-enrol")
-    secret = page.locator("main code").inner_text().strip()
+    secret = page.locator("main code").inner_text().replace(" ", "")
     page.fill("#id_otp", pyotp.TOTP(secret).now())
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/support/$"))
@@ -257,8 +261,17 @@ class PinFlowTests:
         open_support(customer)
         grant = customer.get_by_test_id("grant")
         expect(grant).to_contain_text("Sam S.")
+        asked = []
+        customer.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        grant.get_by_role("button", name="Zugriff widerrufen").click()
+        expect(customer.get_by_test_id("grant")).to_have_count(1)
+        assert asked == [
+            "Den Zugriff von Sam S. widerrufen? Dann erreicht Sam S. Ihre Produkte nicht mehr."
+        ]
+        customer.once("dialog", lambda dialog: dialog.accept())
         grant.get_by_role("button", name="Zugriff widerrufen").click()
         expect(customer).to_have_url(re.compile(r"/portal/support/$"))
+        expect(customer.locator(".messages")).to_contain_text("widerrufen")
         expect(customer.get_by_test_id("grant")).to_have_count(0)
         fresh_pin = customer.get_by_test_id("pin").inner_text().strip()
         assert fresh_pin != pin, "the revoked PIN is still shown"
@@ -406,3 +419,189 @@ class ApiDocsTests:
         expect(reader.get_by_role("button", name="Try it out")).to_be_visible()
         browsers.shot(reader, "18-api-docs")
         browsers.assert_clean()
+
+
+def refresh_panel(page, selector: str) -> None:
+    """Let htmx refresh a live panel now instead of at its next 10 s tick."""
+    with page.expect_response(
+        lambda response: "/panel/" in response.url or "/grants/" in response.url
+    ):
+        page.evaluate("selector => htmx.trigger(selector, 'refresh')", selector)
+
+
+class LivePanelBrowserTests:
+    __test__ = True
+
+    def test_it_keeps_the_focus_and_announces_a_redemption_and_a_revocation(self, world, browsers):
+        customer = browsers.open("customer")
+        sign_in_customer(customer, "C-1001")
+        pin = open_support(customer)
+        customer.focus("#new-pin")
+        customer.evaluate("document.getElementById('new-pin').dataset.kept = 'yes'")
+
+        refresh_panel(customer, "#support-panel")
+        customer.wait_for_timeout(300)
+        # Nothing changed: the panel was not swapped at all.
+        assert customer.evaluate("document.getElementById('new-pin').dataset.kept") == "yes"
+
+        sam = Staff.objects.get(username="sam")
+        redemption = redeem_pin(supporter=sam, customer_number="C-1001", pin=pin, now=clock.now())
+        refresh_panel(customer, "#support-panel")
+
+        expect(customer.get_by_test_id("grant")).to_have_count(1)
+        expect(customer.locator("#live-announcer")).to_have_text("Sam S. hat Ihre PIN eingelöst.")
+        expect(customer.locator("#live-announcer")).to_have_attribute("aria-live", "polite")
+        assert customer.evaluate("document.activeElement.id") == "new-pin"
+        browsers.shot(customer, "19-customer-panel-announces-redemption")
+
+        revoke_grant(customer=world, grant_id=redemption.grant.pk, now=clock.now())
+        refresh_panel(customer, "#support-panel")
+
+        expect(customer.get_by_test_id("grant")).to_have_count(0)
+        expect(customer.locator("#live-announcer")).to_contain_text(
+            "Der Zugriff von Sam S. ist beendet."
+        )
+        assert customer.evaluate("document.activeElement.id") == "new-pin"
+        # The countdown ticks in the panel, outside the live region: it is never read out.
+        assert customer.locator("#live-announcer [data-countdown-to]").count() == 0
+        browsers.assert_clean()
+
+    def test_it_announces_an_expiry_to_both_sides_when_the_countdown_ends(self, world, browsers):
+        customer = browsers.open("customer")
+        sign_in_customer(customer, "C-1001")
+        pin = open_support(customer)
+        supporter = browsers.open("supporter")
+        sign_in_staff_first_time(supporter, "sam")
+        supporter.fill("#id_customer", "c-1001")  # any case
+        supporter.fill("#id_pin", pin)
+        supporter.locator("main form.card button[type=submit]").click()
+        expect(supporter).to_have_url(re.compile(r"/support/customers/C-1001/$"))
+        # The browsers count down in real time, so the PIN is made to run out in a few seconds.
+        soon = clock.now() + timedelta(seconds=6)
+        SupportPin.objects.filter(customer=world).update(expires_at=soon)
+        Grant.objects.filter(customer=world).update(ends_at=soon)
+        supporter.goto("/support/")
+        supporter.focus("#my-grants h2")
+        customer.reload()
+        expect(customer.get_by_test_id("grant")).to_have_count(1)
+
+        expect(customer.locator("#live-announcer")).to_contain_text(
+            "Der Zugriff von Sam S. ist abgelaufen.", timeout=15_000
+        )
+        expect(customer.locator("#live-announcer")).to_contain_text("Ihre PIN ist abgelaufen.")
+        expect(supporter.locator("#live-announcer")).to_have_text(
+            "Ihr Zugriff auf Kunde C-1001 ist abgelaufen.", timeout=15_000
+        )
+        assert supporter.evaluate("document.activeElement.tagName") == "H2"
+        browsers.assert_clean()
+
+    def test_it_asks_before_disabling_a_supporter(self, world, browsers):
+        admin = browsers.open("admin")
+        sign_in_staff_first_time(admin, "ada")
+        admin.goto("/staff-admin/")
+        row = admin.get_by_test_id("staff-sam")
+        asked = []
+        admin.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        row.get_by_role("button", name="Deaktivieren").click()
+
+        assert asked == [
+            "Sam S. deaktivieren? Die Sitzungen und der Zugriff auf Kunden enden sofort."
+        ]
+        expect(row).not_to_contain_text("deaktiviert")
+        admin.once("dialog", lambda dialog: dialog.accept())
+        row.get_by_role("button", name="Deaktivieren").click()
+        expect(admin.get_by_test_id("staff-sam")).to_contain_text("deaktiviert")
+        browsers.assert_clean()
+
+    def test_it_asks_on_a_page_of_its_own_without_javascript(self, world, browser, live_server):
+        context = browser.new_context(
+            base_url=live_server.url, java_script_enabled=False, locale="de-DE"
+        )
+        page = context.new_page()
+        sign_in_staff_first_time(page, "ada")
+        page.goto("/staff-admin/")
+        page.get_by_test_id("staff-sam").get_by_role("button", name="Deaktivieren").click()
+
+        expect(page.locator("main h1")).to_have_text("Bitte bestätigen")
+        expect(page.get_by_test_id("staff-sam")).to_have_count(0)
+        page.get_by_role("button", name="Deaktivieren").click()
+        expect(page.get_by_test_id("staff-sam")).to_contain_text("deaktiviert")
+        context.close()
+
+
+class PhoneLayoutTests:
+    __test__ = True
+
+    def test_it_labels_each_cell_of_a_table_card_on_a_phone(self, world, browsers):
+        customer = browsers.open("customer", viewport=PHONE)
+        sign_in_customer(customer, "C-1001")
+
+        cell = customer.locator("main table td").nth(1)
+        label = cell.evaluate("td => getComputedStyle(td, '::before').content")
+
+        assert label == '"Typ: "', label
+        expect(cell).to_have_text("Gameserver")
+        browsers.shot(customer, "20-phone-products")
+        browsers.assert_clean()
+
+
+AXE = pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python")
+CUSTOMER_PAGES = [
+    "/portal/",
+    "/portal/support/",
+    "/portal/tickets/",
+    "/portal/tickets/new/",
+    "/portal/access/",
+    "/portal/data/",
+]
+STAFF_PAGES = [
+    "/support/",
+    "/support/tickets/",
+    "/support/customers/C-1001/",
+    "/support/products/gs-1/",
+    "/staff-admin/",
+    "/staff-admin/audit/",
+]
+PUBLIC_PAGES = ["/login/", "/staff/login/"]
+
+
+def axe_violations(page, path: str) -> list[str]:
+    page.goto(path)
+    results = AXE.Axe().run(page)
+    return [
+        f"{path}: {v['id']} ({v['impact']}): " + "; ".join(n["html"][:120] for n in v["nodes"][:3])
+        for v in results.response["violations"]
+    ]
+
+
+class AccessibilityTests:
+    __test__ = True
+
+    @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+    def test_it_finds_no_axe_violations_on_any_page(self, world, browsers, viewport):
+        visitor = browsers.open("visitor", viewport=viewport)
+        visitor.goto("/login/")
+        visitor.evaluate("document.querySelector('main').append(document.createElement('img'))")
+        # axe runs under the pages' strict CSP and sees what it should: an image without alt.
+        assert [v["id"] for v in AXE.Axe().run(visitor).response["violations"]] == ["image-alt"]
+        found = [v for path in PUBLIC_PAGES for v in axe_violations(visitor, path)]
+        customer = browsers.open("customer", viewport=viewport)
+        sign_in_customer(customer, "C-1001")
+        pin = open_support(customer)
+        customer.goto("/portal/tickets/new/")
+        customer.fill("#id_subject", "Server down")
+        customer.fill("#id_message", "It does not start.")
+        customer.locator("main form button[type=submit]").click()
+        found += [v for path in CUSTOMER_PAGES for v in axe_violations(customer, path)]
+        found += axe_violations(customer, customer.url)
+        admin = browsers.open("admin", viewport=viewport)
+        sign_in_staff_first_time(admin, "ada")
+        admin.fill("#id_customer", "C-1001")
+        admin.fill("#id_pin", pin)
+        admin.locator("main form.card button[type=submit]").click()
+        found += [v for path in STAFF_PAGES for v in axe_violations(admin, path)]
+        found += axe_violations(admin, "/support/tickets/?view=all")
+        admin.locator("main table a").first.click()
+        found += axe_violations(admin, admin.url)
+
+        assert found == [], "\n".join(found)

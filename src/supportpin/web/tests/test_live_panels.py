@@ -19,7 +19,7 @@ class LivePanelTests(WebTestCase):
 
         panel = self.client.get("/portal/support/panel/", **HTMX)
         self.assertContains(panel, "Sam S.")
-        self.assertContains(panel, 'hx-trigger="every 10s"')
+        self.assertContains(panel, 'hx-trigger="every 10s, refresh"')
         self.assertNotContains(panel, "<html")
 
     def test_it_lists_the_supporters_grants_and_drops_expired_ones(self):

@@ -3,7 +3,7 @@ import re
 from datetime import timedelta
 
 from supportpin.tickets.models import Message, Ticket
-from supportpin.web.tests.browser import WebTestCase
+from supportpin.web.tests.browser import CONFIRMED, WebTestCase
 from testsupport import START, personal_markers
 
 PORTAL_PAGES = [
@@ -121,7 +121,9 @@ class SupportPageTests(PortalTestCase):
         page = self.page("/portal/support/")
         self.assertContains(page, "Sam S.")
         self.assertContains(page, f"/portal/support/grants/{grant_id}/revoke/")
-        response = self.client.post(f"/portal/support/grants/{grant_id}/revoke/", follow=True)
+        response = self.client.post(
+            f"/portal/support/grants/{grant_id}/revoke/", CONFIRMED, follow=True
+        )
 
         self.assertRedirects(response, "/portal/support/")
         self.assertNotContains(response, "Sam S.")
@@ -141,7 +143,9 @@ class SupportPageTests(PortalTestCase):
         other_pin = self.current_pin(self.other_customer)
         grant_id = self.redeem(other_pin, customer="C-2002").json()["id"]
 
-        response = self.client.post(f"/portal/support/grants/{grant_id}/revoke/", follow=True)
+        response = self.client.post(
+            f"/portal/support/grants/{grant_id}/revoke/", CONFIRMED, follow=True
+        )
 
         self.assertEqual(response.status_code, 200)
         self.assertFalse(any("revoked" in m for m in self.messages_of(response)))

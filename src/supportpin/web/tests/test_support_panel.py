@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
+from supportpin.access.models import PinAttempt
 from supportpin.accounts.actions import SYSTEM, set_staff_active
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.notify.models import Kind, OutboxMessage
@@ -83,6 +84,15 @@ class PinEntryTests(PanelTestCase):
         self.assertContains(page, "Product vs-1")
         self.assertNotContains(page, "gs-2")
         self.assertNoPersonalData(page)
+
+    def test_it_takes_the_customer_number_in_any_case(self):
+        response = self.enter_pin(self.current_pin(), customer="c-1001")
+
+        self.assertRedirects(response, "/support/customers/C-1001/", fetch_redirect_response=False)
+        page = self.page("/support/customers/c-1001/")
+        self.assertContains(page, "Product gs-1")
+        self.assertContains(page, "<h1>Customer C-1001</h1>")
+        self.assertFalse(PinAttempt.objects.exists())
 
     def test_it_explains_a_wrong_pin(self):
         pin = self.current_pin()

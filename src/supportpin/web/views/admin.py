@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,7 +15,7 @@ from supportpin.audit.verify import verify_chain
 from supportpin.lib import clock
 from supportpin.lib.problems import OwnAccount, UsernameTaken
 from supportpin.web.forms import StaffCreateForm
-from supportpin.web.pages import show_problem
+from supportpin.web.pages import ask_to_confirm, confirmed, show_problem
 from supportpin.web.session import admin_required
 
 
@@ -55,6 +56,16 @@ def staff_list(request):
 @admin_required
 def staff_change(request, staff_id: int, change: str):
     staff = get_object_or_404(Staff, pk=staff_id)
+    if change == "disable" and not confirmed(request):
+        return ask_to_confirm(
+            request,
+            question=_(
+                "Disable %(name)s? Their sessions end and their access to customers ends at once."
+            )
+            % {"name": staff.display_name},
+            confirm_label=_("Disable"),
+            cancel_url=reverse("web:staff-admin"),
+        )
     now = clock.now()
     if change == "unlock":
         unlock_supporter(

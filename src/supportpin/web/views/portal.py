@@ -2,10 +2,11 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from supportpin.access.access import live_grants
+from supportpin.access.access import failures_that_locked_previous_pin, live_grants
 from supportpin.access.actions import (
     add_customer_message,
     close_by_customer,
@@ -21,8 +22,10 @@ from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.models import Product
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Ticket
-from supportpin.web.forms import MessageForm, TicketForm
+from supportpin.web.forms import SUBJECT_MAX_LENGTH, MessageForm, TicketForm
 from supportpin.web.pages import (
+    ask_to_confirm,
+    confirmed,
     cursor_param,
     not_found,
     show_problem,
@@ -60,7 +63,8 @@ def _support_context(request) -> dict:
         .select_related("supporter", "ticket")
         .order_by("-started_at")
     )
-    return {"pin": pin, "grants": grants}
+    locked = failures_that_locked_previous_pin(pin)
+    return {"pin": pin, "grants": grants, "locked_pin_replaced": locked}
 
 
 @require_POST
@@ -74,6 +78,13 @@ def new_pin(request):
 @require_POST
 @customer_required
 def revoke(request, grant_id: int):
+    if not confirmed(request):
+        return ask_to_confirm(
+            request,
+            question=_("Revoke this access? The supporter can no longer reach your products."),
+            confirm_label=_("Revoke access"),
+            cancel_url=reverse("web:portal-support"),
+        )
     try:
         revoke_grant(customer=request.customer, grant_id=grant_id, now=clock.now())
     except Problem as problem:
@@ -112,8 +123,7 @@ def tickets(request):
 @customer_required
 def new_ticket(request):
     own = Product.objects.filter(customer=request.customer).order_by("name")
-    initial = {"follows": request.GET.get("follows")}
-    form = TicketForm(request.POST or None, products=own, initial=initial)
+    form = TicketForm(request.POST or None, products=own, initial=_follow_up_of(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -132,6 +142,28 @@ def new_ticket(request):
             return redirect("web:portal-ticket", ticket_id=ticket.pk)
     status = 400 if form.errors else 200
     return render(request, "web/portal/new_ticket.html", {"form": form}, status=status)
+
+
+def _follow_up_of(request) -> dict:
+    """A follow-up form filled in from the customer's ticket named by `?follows=`, if any."""
+    try:
+        number = int(request.GET.get("follows", ""))
+    except ValueError:
+        return {}
+    if not 0 < number < 2**63:
+        return {}
+    followed = Ticket.objects.filter(customer=request.customer, pk=number).first()
+    if followed is None:
+        return {}
+    subject = _("Follow-up to #%(number)s: %(subject)s") % {
+        "number": followed.pk,
+        "subject": followed.subject,
+    }
+    return {
+        "follows": followed.pk,
+        "subject": subject[:SUBJECT_MAX_LENGTH],
+        "products": list(followed.products.values_list("pk", flat=True)),
+    }
 
 
 @customer_required

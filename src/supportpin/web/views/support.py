@@ -3,10 +3,11 @@
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from supportpin.access.access import live_grants
+from supportpin.access.access import access_product_for_supporter, live_grants
 from supportpin.access.actions import (
     claim_ticket,
     close_by_supporter,
@@ -15,6 +16,7 @@ from supportpin.access.actions import (
     release_ticket,
     reopen_by_supporter,
 )
+from supportpin.accounts.models import Customer
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
@@ -24,8 +26,11 @@ from supportpin.tickets.models import Status, Ticket
 from supportpin.tickets.queries import queue
 from supportpin.web.forms import MessageForm, RedeemForm
 from supportpin.web.pages import (
+    ask_to_confirm,
+    confirmed,
     not_found,
     problem_text,
+    product_word,
     show_problem,
     ticket_context,
     ticket_page_for,
@@ -97,7 +102,10 @@ def customer(request, number: str):
         )
     except Problem:
         return _no_access(request)
-    return render(request, "web/support/customer.html", {"number": number, "products": products})
+    # Reached in any case ("c-1001"); named as stored, once the access is known to be there.
+    stored = Customer.objects.numbered(number).values_list("pk", flat=True).first() or number
+    context = {"number": stored, "products": products}
+    return render(request, "web/support/customer.html", context)
 
 
 @staff_required
@@ -110,6 +118,7 @@ def product(request, product_id: str):
         "product": found,
         # Without a receiver an action would wait in the outbox for ever: offer none.
         "actions": settings.SUPPORTPIN_PRODUCT_ACTIONS if _actions_reach_a_receiver() else [],
+        "confirm_actions": settings.SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS,
         "deliveries": recent_actions(found.pk),
     }
     return render(request, "web/support/product.html", context)
@@ -126,6 +135,18 @@ def product_action(request, product_id: str):
     if not _actions_reach_a_receiver():
         messages.error(request, _("Product actions are off: no webhook address is set."))
         return redirect("web:support-product", product_id=product_id)
+    if action in settings.SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS and not confirmed(request):
+        try:
+            found, _grant = access_product_for_supporter(request.staff, product_id, now=clock.now())
+        except Problem:
+            return _no_access(request)
+        return ask_to_confirm(
+            request,
+            question=_("“%(action)s” %(name)s? This cannot be undone.")
+            % {"action": product_word(action), "name": found.name},
+            confirm_label=product_word(action),
+            cancel_url=reverse("web:support-product", args=[product_id]),
+        )
     try:
         run_product_action(
             supporter=request.staff, product_id=product_id, action=action, now=clock.now()
@@ -138,7 +159,7 @@ def product_action(request, product_id: str):
         messages.success(
             request,
             _("“%(action)s” requested. Whether it got through is shown under “Recent actions”.")
-            % {"action": action},
+            % {"action": product_word(action)},
         )
     return redirect("web:support-product", product_id=product_id)
 
