@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import pyotp
 from django.conf import settings
@@ -31,6 +32,7 @@ from supportpin.lib.problems import (
     InvalidCredentials,
     OtpRequired,
     OwnAccount,
+    StaffPasswordsOff,
     UsernameTaken,
 )
 
@@ -96,7 +98,13 @@ def authenticate_customer(*, login: str, password: str) -> Customer:
 
 
 def check_staff_password(*, username: str, password: str) -> Staff:
-    """Return the active staff member with this password (first factor); else InvalidCredentials."""
+    """Return the active staff member with this password (first factor); else InvalidCredentials.
+
+    With SUPPORTPIN_OIDC_ONLY staff passwords count for nothing: staff sign in through the
+    identity provider.
+    """
+    if settings.SUPPORTPIN_OIDC_ONLY:
+        raise StaffPasswordsOff()
     staff = Staff.objects.filter(username=username, is_active=True).first()
     if staff is None:
         check_password(password, _DUMMY_PASSWORD_HASH)
@@ -170,6 +178,26 @@ def _record_staff_change(
         actor=by.name,
         detail={"staff": staff.username, **detail},
     )
+
+
+class SignInMethod(StrEnum):
+    """How a staff member proved who they are, as the audit log names it."""
+
+    PASSWORD_TOTP = "password+totp"  # noqa: S105 (a method name, no password)
+    OIDC = "oidc"
+    OIDC_TOTP = "oidc+totp"
+
+
+def record_staff_sign_in(*, staff: Staff, method: SignInMethod, now: datetime) -> None:
+    """Write a staff member's web sign-in to the audit log."""
+    with transaction.atomic():
+        record(
+            event=Event.STAFF_SIGNED_IN,
+            at=now,
+            actor_kind=ActorKind(staff.role),
+            actor=staff.display_name,
+            detail={"staff": staff.username, "method": str(method)},
+        )
 
 
 def accept_otp(*, staff: Staff, code: str, now: datetime) -> bool:

@@ -24,6 +24,10 @@ class CustomerPasswordsOff(Problem):
     status, code, title = 403, "customer_passwords_off", "Customers sign in from their panel"
 
 
+class StaffPasswordsOff(Problem):
+    status, code, title = 403, "staff_passwords_off", "Staff sign in through the identity provider"
+
+
 class Forbidden(Problem):
     status, code, title = 403, "forbidden", "Not allowed for your role"
 

@@ -25,6 +25,9 @@ urlpatterns = [
     path("logout/", auth.logout, name="logout"),
     path("staff/login/", auth.staff_login, name="staff-login"),
     path("staff/enrol/", auth.staff_enrol, name="staff-enrol"),
+    path("staff/login/oidc/", auth.staff_oidc_start, name="staff-oidc-start"),
+    path("staff/login/oidc/callback/", auth.staff_oidc_callback, name="staff-oidc-callback"),
+    path("staff/login/code/", auth.staff_oidc_code, name="staff-oidc-code"),
     # customer portal
     path("portal/", portal.products, name="portal-products"),
     path("portal/support/", portal.support, name="portal-support"),

@@ -1,6 +1,9 @@
+from datetime import datetime, timedelta
+
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -8,19 +11,26 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from supportpin.accounts.actions import (
+    SignInMethod,
     accept_otp,
     authenticate_customer,
     check_staff_password,
+    record_staff_sign_in,
     use_sign_in_link,
 )
 from supportpin.accounts.models import Staff
 from supportpin.accounts.throttle import count_failed_sign_in, sign_in_blocked
 from supportpin.lib import clock
 from supportpin.lib.problems import InvalidCredentials
-from supportpin.web import session
+from supportpin.web import oidc, session
 from supportpin.web.forms import CustomerSignInForm, OtpForm, StaffSignInForm
 
 ENROLLING = "enrolling_staff"
+ENROLLING_METHOD = "enrolling_method"
+# Staff whom the identity provider vouched for without a second factor: our TOTP code follows.
+OIDC_PENDING = "oidc_pending_staff"
+OIDC_NEXT = "oidc_next"
+OIDC_PENDING_MINUTES = 5
 TOO_MANY = gettext_lazy("Too many failed sign-ins. Please wait a few minutes.")
 
 
@@ -32,8 +42,8 @@ def home(request):
     return redirect("web:login")
 
 
-def _next_or(request, default: str):
-    target = request.POST.get("next") or request.GET.get("next")
+def _next_or(request, default: str, target: str | None = None):
+    target = target or request.POST.get("next") or request.GET.get("next")
     if target and url_has_allowed_host_and_scheme(
         target, {request.get_host()}, require_https=False
     ):
@@ -78,6 +88,8 @@ def sign_in_link(request, token: str):
 
 
 def staff_login(request):
+    if settings.SUPPORTPIN_OIDC_ONLY:
+        return _staff_login_page(request, None, status=403 if request.method == "POST" else 200)
     form = StaffSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -93,12 +105,22 @@ def staff_login(request):
                 request.session[ENROLLING] = staff.pk
                 return redirect("web:staff-enrol")
             if staff is not None and accept_otp(staff=staff, code=data["otp"], now=now):
+                record_staff_sign_in(staff=staff, method=SignInMethod.PASSWORD_TOTP, now=now)
                 session.sign_in_staff(request, staff)
                 return _next_or(request, "web:support-home")
             count_failed_sign_in(request, data["username"], now=now)
             form.add_error(None, _("Username, password or code is wrong."))
-    status = 400 if form.errors else 200
-    return render(request, "web/staff_login.html", {"form": form}, status=status)
+    return _staff_login_page(request, form, status=400 if form.errors else 200)
+
+
+def _staff_login_page(request, form: StaffSignInForm | None, *, status: int, error: str = ""):
+    """Render the staff sign-in page: the provider's button, the password form unless OIDC-only."""
+    context = {
+        "form": form,
+        "error": error,
+        "oidc_provider": settings.SUPPORTPIN_OIDC_NAME if oidc.enabled() else "",
+    }
+    return render(request, "web/staff_login.html", context, status=status)
 
 
 def staff_enrol(request):
@@ -113,6 +135,8 @@ def staff_enrol(request):
         if sign_in_blocked(request, staff.username, now=now):
             form.add_error(None, TOO_MANY)
         elif accept_otp(staff=staff, code=form.cleaned_data["otp"], now=now):
+            method = request.session.get(ENROLLING_METHOD, SignInMethod.PASSWORD_TOTP)
+            record_staff_sign_in(staff=staff, method=SignInMethod(method), now=now)
             session.sign_in_staff(request, staff)
             messages.success(request, _("Your authenticator is set up."))
             return redirect("web:support-home")
@@ -126,6 +150,84 @@ def staff_enrol(request):
     qr = segno.make(uri, error="m").svg_inline(scale=5, title=_("QR code for your authenticator"))
     context = {"form": form, "qr": qr, "secret": staff.otp_secret, "staff": staff}
     return render(request, "web/staff_enrol.html", context, status=400 if form.errors else 200)
+
+
+def _staff_login_failed(request, message: str, *, status: int = 400):
+    form = None if settings.SUPPORTPIN_OIDC_ONLY else StaffSignInForm()
+    return _staff_login_page(request, form, status=status, error=message)
+
+
+def staff_oidc_start(request):
+    if not oidc.enabled():
+        raise Http404
+    request.session[OIDC_NEXT] = request.GET.get("next", "")
+    try:
+        return oidc.redirect_to_provider(request)
+    except oidc.SignInFailed:
+        message = _("Your identity provider cannot be reached. Please try again later.")
+        return _staff_login_failed(request, message, status=503)
+
+
+def staff_oidc_callback(request):
+    if not oidc.enabled():
+        raise Http404
+    try:
+        identity = oidc.identity_from_callback(request)
+    except oidc.SignInFailed:
+        message = _("Signing in with your identity provider failed. Please try again.")
+        return _staff_login_failed(request, message)
+    now = clock.now()
+    if sign_in_blocked(request, identity.username, now=now):
+        return _staff_login_failed(request, str(TOO_MANY), status=429)
+    staff = Staff.objects.filter(username=identity.username, is_active=True).first()
+    if staff is None:
+        count_failed_sign_in(request, identity.username, now=now)
+        message = _(
+            "Your identity provider signed you in as %(username)s, but Support-PIN has no active "
+            "staff account of that name."
+        ) % {"username": identity.username}
+        return _staff_login_failed(request, message, status=403)
+    target = request.session.pop(OIDC_NEXT, "")
+    if identity.mfa:
+        record_staff_sign_in(staff=staff, method=SignInMethod.OIDC, now=now)
+        session.sign_in_staff(request, staff)
+        return _next_or(request, "web:support-home", target)
+    if staff.otp_confirmed_at is None:
+        request.session[ENROLLING] = staff.pk
+        request.session[ENROLLING_METHOD] = SignInMethod.OIDC_TOTP
+        return redirect("web:staff-enrol")
+    request.session[OIDC_PENDING] = {
+        "staff": staff.pk,
+        "epoch": staff.sessions_epoch,
+        "until": (now + timedelta(minutes=OIDC_PENDING_MINUTES)).isoformat(),
+        "next": target,
+    }
+    return redirect("web:staff-oidc-code")
+
+
+def staff_oidc_code(request):
+    pending = request.session.get(OIDC_PENDING) or {}
+    now = clock.now()
+    staff = Staff.objects.filter(
+        pk=pending.get("staff"), is_active=True, sessions_epoch=pending.get("epoch")
+    ).first()
+    if staff is None or now >= datetime.fromisoformat(pending["until"]):
+        request.session.pop(OIDC_PENDING, None)
+        messages.info(request, _("Please sign in again."))
+        return redirect("web:staff-login")
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if sign_in_blocked(request, staff.username, now=now):
+            form.add_error(None, TOO_MANY)
+        elif accept_otp(staff=staff, code=form.cleaned_data["otp"], now=now):
+            record_staff_sign_in(staff=staff, method=SignInMethod.OIDC_TOTP, now=now)
+            session.sign_in_staff(request, staff)
+            return _next_or(request, "web:support-home", pending["next"])
+        else:
+            count_failed_sign_in(request, staff.username, now=now)
+            form.add_error("otp", _("This code is not valid. Try the next one."))
+    context = {"form": form, "staff": staff}
+    return render(request, "web/staff_oidc_code.html", context, status=400 if form.errors else 200)
 
 
 @require_POST
