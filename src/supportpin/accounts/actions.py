@@ -219,13 +219,39 @@ def accept_otp(*, staff: Staff, code: str, now: datetime) -> bool:
     return False
 
 
-def issue_token(*, now: datetime, hours: int, role: str, **principal) -> SignIn:
+def issue_token(
+    *, now: datetime, hours: int, role: str, until: datetime | None = None, **principal
+) -> SignIn:
+    """Create a bearer token that lives `hours`, and ends at `until` if that comes first."""
     token = new_token("spt")
-    expires_at = now + timedelta(hours=hours)
+    expires_at = min(now + timedelta(hours=hours), until or now + timedelta(hours=hours))
     Token.objects.create(
         digest=token_digest(token), created_at=now, expires_at=expires_at, **principal
     )
     return SignIn(token=token, expires_at=expires_at, role=role)
+
+
+def create_session_token(
+    *, staff: Staff, session_key: str, session_ends_at: datetime, now: datetime
+) -> SignIn:
+    """Issue a token for scripts that ends with the staff member's web session at the latest."""
+    with transaction.atomic():
+        issued = issue_token(
+            now=now,
+            hours=settings.SUPPORTPIN_STAFF_TOKEN_HOURS,
+            role=staff.role,
+            until=session_ends_at,
+            staff=staff,
+            session_key=session_key,
+        )
+        record(
+            event=Event.STAFF_API_TOKEN_CREATED,
+            at=now,
+            actor_kind=ActorKind(staff.role),
+            actor=staff.display_name,
+            detail={"staff": staff.username, "expires_at": issued.expires_at.isoformat()},
+        )
+    return issued
 
 
 def sign_out(*, token: Token, now: datetime) -> None:

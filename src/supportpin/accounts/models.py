@@ -80,6 +80,9 @@ class Token(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The web session a staff member created this token in ("API tokens" page): the token is
+    # dead once that session is (signed out, idle, expired). Empty for API sign-ins.
+    session_key = models.CharField(max_length=40, blank=True)
 
     class Meta:
         constraints = [

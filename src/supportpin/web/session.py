@@ -75,7 +75,16 @@ class StaffSessionMiddleware:
         response = self.get_response(request)
         if request.staff is not None and not request.background_refresh:
             request.session[SEEN_AT] = clock.now().isoformat()
+            # The stored session ends when the idle rule ends it, so API tokens made in it
+            # (accounts.access) end then too.
+            request.session.set_expiry(settings.SUPPORTPIN_STAFF_IDLE_MINUTES * 60)
         return response
+
+
+def staff_session_ends_at(request) -> datetime:
+    """When the signed-in staff member's session ends at the latest (12 h after sign-in)."""
+    signed_in = datetime.fromisoformat(request.session[SIGNED_IN_AT])
+    return signed_in + timedelta(hours=settings.SUPPORTPIN_STAFF_SESSION_HOURS)
 
 
 def principal(request) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from supportpin.web.views import admin, auth, forward_auth, portal, support
+from supportpin.web.views import admin, auth, forward_auth, portal, support, tokens
 
 app_name = "web"
 
@@ -63,6 +63,12 @@ urlpatterns = [
         r"^support/tickets/(?P<ticket_id>[0-9]+)/(?P<change>claim|release|close|reopen)/$",
         support.ticket_change,
         name="support-ticket-change",
+    ),
+    path("support/api-tokens/", tokens.api_tokens, name="staff-api-tokens"),
+    path(
+        "support/api-tokens/<int:token_id>/revoke/",
+        tokens.revoke_api_token,
+        name="staff-api-token-revoke",
     ),
     # admin
     path("staff-admin/", admin.staff_list, name="staff-admin"),
