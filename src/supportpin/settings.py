@@ -292,3 +292,18 @@ if SUPPORTPIN_OIDC_ISSUER and not (SUPPORTPIN_OIDC_CLIENT_ID and SUPPORTPIN_OIDC
     )
 if SUPPORTPIN_OIDC_ONLY and not SUPPORTPIN_OIDC_ISSUER:
     raise ImproperlyConfigured("SUPPORTPIN_OIDC_ONLY=1 needs SUPPORTPIN_OIDC_ISSUER.")
+
+# --- Passkeys (WebAuthn) for staff, a second factor next to TOTP (README) ---
+# The relying party id: the host name staff open Support-PIN at (never an IP address, which
+# WebAuthn refuses), and the origins (scheme://host[:port]) a passkey ceremony may come from.
+SUPPORTPIN_WEBAUTHN_RP_ID = env.str("SUPPORTPIN_WEBAUTHN_RP_ID", default="localhost")
+SUPPORTPIN_WEBAUTHN_ORIGINS = env.list(
+    "SUPPORTPIN_WEBAUTHN_ORIGINS",
+    default=[f"https://{SUPPORTPIN_WEBAUTHN_RP_ID}"]
+    + (["http://localhost:8000"] if SUPPORTPIN_WEBAUTHN_RP_ID == "localhost" else []),
+)
+# "totp": staff use a passkey or their TOTP code. "passkey": staff must use a passkey; those
+# without one register it right after their next sign-in, and the API refuses staff passwords.
+SUPPORTPIN_STAFF_2FA = env.str("SUPPORTPIN_STAFF_2FA", default="totp")
+if SUPPORTPIN_STAFF_2FA not in ("totp", "passkey"):
+    raise ImproperlyConfigured("SUPPORTPIN_STAFF_2FA must be totp or passkey.")

@@ -17,6 +17,7 @@ from supportpin.access.actions import end_grants_of
 from supportpin.accounts.models import (
     ApiKey,
     Customer,
+    Passkey,
     PersonalData,
     Role,
     SignInLink,
@@ -32,9 +33,11 @@ from supportpin.lib.problems import (
     InvalidCredentials,
     OtpRequired,
     OwnAccount,
+    PasskeyRequired,
     StaffPasswordsOff,
     UsernameTaken,
 )
+from supportpin.notify.actions import queue_email
 
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_PASSWORD_HASH = make_password("supportpin-dummy-password")
@@ -117,6 +120,10 @@ def check_staff_password(*, username: str, password: str) -> Staff:
 def authenticate_staff(*, username: str, password: str, otp: str | None, now: datetime) -> Staff:
     """Return the staff member if password and a fresh TOTP code match; else raise."""
     staff = check_staff_password(username=username, password=password)
+    if settings.SUPPORTPIN_STAFF_2FA == "passkey":
+        raise PasskeyRequired(
+            "Staff sign in with a passkey in the web UI; scripts use tokens of its API-Token page."
+        )
     if not otp:
         raise OtpRequired("Send the current code of your authenticator app as `otp`.")
     if not accept_otp(staff=staff, code=otp, now=now):
@@ -186,6 +193,8 @@ class SignInMethod(StrEnum):
     PASSWORD_TOTP = "password+totp"  # noqa: S105 (a method name, no password)
     OIDC = "oidc"
     OIDC_TOTP = "oidc+totp"
+    PASSWORD_PASSKEY = "password+passkey"  # noqa: S105 (a method name, no password)
+    OIDC_PASSKEY = "oidc+passkey"
 
 
 def record_staff_sign_in(*, staff: Staff, method: SignInMethod, now: datetime) -> None:
@@ -198,6 +207,69 @@ def record_staff_sign_in(*, staff: Staff, method: SignInMethod, now: datetime) -
             actor=staff.display_name,
             detail={"staff": staff.username, "method": str(method)},
         )
+
+
+def add_passkey(
+    *,
+    staff: Staff,
+    name: str,
+    credential_id: bytes,
+    public_key: bytes,
+    sign_count: int,
+    now: datetime,
+) -> Passkey:
+    """Keep a verified new passkey of `staff`, audit it and tell the staff member by e-mail.
+
+    The e-mail lets them notice a passkey that someone else added with their session.
+    """
+    with transaction.atomic():
+        passkey = Passkey.objects.create(
+            staff=staff,
+            name=name,
+            credential_id=credential_id,
+            public_key=public_key,
+            sign_count=sign_count,
+            created_at=now,
+        )
+        _record_passkey(Event.PASSKEY_ADDED, passkey, now=now)
+        queue_email(
+            to=[staff.email] if staff.email else [],
+            subject=f"Support-PIN: neuer Passkey / new passkey „{name}“",
+            body=(
+                f"Für Ihr Support-PIN-Konto {staff.username} wurde am {now:%d.%m.%Y %H:%M} UTC "
+                f"der Passkey „{name}“ hinzugefügt. Waren Sie das nicht, melden Sie es sofort "
+                "Ihrem Administrator.\n\n"
+                f"The passkey “{name}” was added to your Support-PIN account {staff.username} "
+                f"on {now:%Y-%m-%d %H:%M} UTC. If this was not you, tell your administrator now."
+            ),
+            now=now,
+        )
+    return passkey
+
+
+def remove_passkey(*, passkey: Passkey, now: datetime) -> None:
+    """Remove a staff member's passkey: it no longer signs anyone in."""
+    with transaction.atomic():
+        if Passkey.objects.filter(pk=passkey.pk).delete()[0]:
+            _record_passkey(Event.PASSKEY_REMOVED, passkey, now=now)
+
+
+def _record_passkey(event: Event, passkey: Passkey, *, now: datetime) -> None:
+    staff = passkey.staff
+    record(
+        event=event,
+        at=now,
+        actor_kind=ActorKind(staff.role),
+        actor=staff.display_name,
+        detail={"staff": staff.username, "passkey": passkey.name},
+    )
+
+
+def accept_passkey_use(*, passkey: Passkey, sign_count: int, now: datetime) -> bool:
+    """Note a verified use of a passkey; False when another use with this counter came first."""
+    # The conditional update settles a race between two sign-ins with one assertion.
+    used = Passkey.objects.filter(pk=passkey.pk, sign_count=passkey.sign_count)
+    return bool(used.update(sign_count=sign_count, last_used_at=now))
 
 
 def accept_otp(*, staff: Staff, code: str, now: datetime) -> bool:

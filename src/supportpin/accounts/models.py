@@ -71,6 +71,22 @@ class Staff(models.Model):
         return self.role == Role.ADMIN
 
 
+class Passkey(models.Model):
+    """A staff member's WebAuthn credential: a second factor next to, or instead of, TOTP."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="passkeys")
+    credential_id = models.BinaryField(unique=True)
+    public_key = models.BinaryField()
+    # The authenticator's signature counter: one that goes backwards betrays a cloned key.
+    sign_count = models.BigIntegerField(default=0)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Token(models.Model):
     """A signed-in session of a customer or a staff member; only its digest is stored."""
 

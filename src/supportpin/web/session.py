@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from supportpin.accounts.models import Customer, Staff
@@ -131,9 +132,22 @@ def staff_required(view):
         if request.staff is None:
             messages.info(request, _("Please sign in."))
             return _to_sign_in(request, f"/staff/login/?next={request.path}")
+        if _must_register_passkey(request):
+            messages.info(request, _("Register a passkey first: it is now required to sign in."))
+            return _to_sign_in(request, reverse("web:staff-passkeys"))
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _must_register_passkey(request) -> bool:
+    # With passkeys required (SUPPORTPIN_STAFF_2FA=passkey), staff who signed in with their
+    # TOTP code may only register a passkey until they have one.
+    return (
+        settings.SUPPORTPIN_STAFF_2FA == "passkey"
+        and not request.path.startswith(reverse("web:staff-passkeys"))
+        and not request.staff.passkeys.exists()
+    )
 
 
 def admin_required(view):
