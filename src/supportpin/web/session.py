@@ -132,7 +132,7 @@ def staff_required(view):
         if request.staff is None:
             messages.info(request, _("Please sign in."))
             return _to_sign_in(request, f"/staff/login/?next={request.path}")
-        if _must_register_passkey(request):
+        if must_register_passkey(request):
             messages.info(request, _("Register a passkey first: it is now required to sign in."))
             return _to_sign_in(request, reverse("web:staff-passkeys"))
         return view(request, *args, **kwargs)
@@ -140,9 +140,12 @@ def staff_required(view):
     return wrapper
 
 
-def _must_register_passkey(request) -> bool:
-    # With passkeys required (SUPPORTPIN_STAFF_2FA=passkey), staff who signed in with their
-    # TOTP code may only register a passkey until they have one.
+def must_register_passkey(request) -> bool:
+    """Tell whether the signed-in staff member may do nothing but register a passkey.
+
+    So it is while passkeys are required (SUPPORTPIN_STAFF_2FA=passkey) and they have none: they
+    signed in with their TOTP code.
+    """
     return (
         settings.SUPPORTPIN_STAFF_2FA == "passkey"
         and not request.path.startswith(reverse("web:staff-passkeys"))

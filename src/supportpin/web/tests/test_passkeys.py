@@ -4,6 +4,7 @@ The ceremonies themselves run in the real browser (test_passkeys_e2e.py).
 """
 
 import json
+import re
 
 from django.test import override_settings
 
@@ -192,6 +193,19 @@ class PasskeysRequiredTests(PasskeyTestCase):
 
         self.assertRedirects(response, "/support/passkeys/", fetch_redirect_response=False)
         self.assertContains(self.page("/support/passkeys/"), "Add a passkey")
+
+    @override_settings(
+        SUPPORTPIN_FORWARD_AUTH_ROUTES=[re.compile(r"^/server/(?P<product>[A-Za-z0-9_-]+)(/|$)")]
+    )
+    def test_forward_auth_lets_no_one_through_before_they_have_a_passkey(self):
+        self.redeem(self.current_pin())
+        self.sign_in_staff(self.supporter)
+        proxied = {"X-Original-URI": "/server/gs-1/"}
+        self.assertEqual(self.client.get("/auth/forward", headers=proxied).status_code, 401)
+
+        self.give_passkey(self.supporter)
+
+        self.assertEqual(self.client.get("/auth/forward", headers=proxied).status_code, 200)
 
     def test_the_api_refuses_staff_passwords(self):
         response = self.post(
