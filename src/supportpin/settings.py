@@ -284,3 +284,41 @@ SUPPORTPIN_FORWARD_AUTH_ROUTES = _forward_auth_routes()
 SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS = env.list(
     "SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS", default=["stop", "reinstall"]
 )
+# --- Staff sign-in through the provider's OpenID Connect identity provider (README) ---
+# Off while the issuer is empty. Staff must exist already (synced through the API): the identity
+# provider never creates accounts or roles.
+SUPPORTPIN_OIDC_ISSUER = env.str("SUPPORTPIN_OIDC_ISSUER", default="").rstrip("/")
+SUPPORTPIN_OIDC_CLIENT_ID = env.str("SUPPORTPIN_OIDC_CLIENT_ID", default="")
+SUPPORTPIN_OIDC_CLIENT_SECRET = env.str("SUPPORTPIN_OIDC_CLIENT_SECRET", default="")
+SUPPORTPIN_OIDC_NAME = env.str("SUPPORTPIN_OIDC_NAME", default="Single Sign-On")
+# The ID token claim that holds the Support-PIN username.
+SUPPORTPIN_OIDC_USERNAME_CLAIM = env.str(
+    "SUPPORTPIN_OIDC_USERNAME_CLAIM", default="preferred_username"
+)
+# The `amr` values (or the `acr` value) that show the identity provider asked for a second
+# factor; without one of them our TOTP code follows.
+SUPPORTPIN_OIDC_MFA = env.list("SUPPORTPIN_OIDC_MFA", default=[])
+# Staff sign in only through the identity provider: no password form, no staff password sign-in
+# in the API (scripts use tokens from the "API tokens" page).
+SUPPORTPIN_OIDC_ONLY = env.bool("SUPPORTPIN_OIDC_ONLY", default=False)
+if SUPPORTPIN_OIDC_ISSUER and not (SUPPORTPIN_OIDC_CLIENT_ID and SUPPORTPIN_OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "SUPPORTPIN_OIDC_ISSUER needs SUPPORTPIN_OIDC_CLIENT_ID and SUPPORTPIN_OIDC_CLIENT_SECRET."
+    )
+if SUPPORTPIN_OIDC_ONLY and not SUPPORTPIN_OIDC_ISSUER:
+    raise ImproperlyConfigured("SUPPORTPIN_OIDC_ONLY=1 needs SUPPORTPIN_OIDC_ISSUER.")
+
+# --- Passkeys (WebAuthn) for staff, a second factor next to TOTP (README) ---
+# The relying party id: the host name staff open Support-PIN at (never an IP address, which
+# WebAuthn refuses), and the origins (scheme://host[:port]) a passkey ceremony may come from.
+SUPPORTPIN_WEBAUTHN_RP_ID = env.str("SUPPORTPIN_WEBAUTHN_RP_ID", default="localhost")
+SUPPORTPIN_WEBAUTHN_ORIGINS = env.list(
+    "SUPPORTPIN_WEBAUTHN_ORIGINS",
+    default=[f"https://{SUPPORTPIN_WEBAUTHN_RP_ID}"]
+    + (["http://localhost:8000"] if SUPPORTPIN_WEBAUTHN_RP_ID == "localhost" else []),
+)
+# "totp": staff use a passkey or their TOTP code. "passkey": staff must use a passkey; those
+# without one register it right after their next sign-in, and the API refuses staff passwords.
+SUPPORTPIN_STAFF_2FA = env.str("SUPPORTPIN_STAFF_2FA", default="totp")
+if SUPPORTPIN_STAFF_2FA not in ("totp", "passkey"):
+    raise ImproperlyConfigured("SUPPORTPIN_STAFF_2FA must be totp or passkey.")

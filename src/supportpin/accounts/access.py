@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.sessions.models import Session
+
 from supportpin.accounts.models import ApiKey, Customer, Staff, Token
 from supportpin.lib.hashing import token_digest
 
@@ -31,6 +33,14 @@ def principal_for_bearer(bearer: str, *, now: datetime) -> Principal | None:
         return None
     if token.staff is not None:
         if not token.staff.is_active:
+            return None
+        # A token from the "API tokens" page lives no longer than the web session it came from.
+        if (
+            token.session_key
+            and not Session.objects.filter(
+                session_key=token.session_key, expire_date__gt=now
+            ).exists()
+        ):
             return None
         return Principal(role=token.staff.role, staff=token.staff, token=token)
     return Principal(role="customer", customer=token.customer, token=token)

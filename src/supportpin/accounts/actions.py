@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import pyotp
 from django.conf import settings
@@ -16,6 +17,7 @@ from supportpin.access.actions import end_grants_of
 from supportpin.accounts.models import (
     ApiKey,
     Customer,
+    Passkey,
     PersonalData,
     Role,
     SignInLink,
@@ -31,8 +33,11 @@ from supportpin.lib.problems import (
     InvalidCredentials,
     OtpRequired,
     OwnAccount,
+    PasskeyRequired,
+    StaffPasswordsOff,
     UsernameTaken,
 )
+from supportpin.notify.actions import queue_email
 
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_PASSWORD_HASH = make_password("supportpin-dummy-password")
@@ -96,7 +101,13 @@ def authenticate_customer(*, login: str, password: str) -> Customer:
 
 
 def check_staff_password(*, username: str, password: str) -> Staff:
-    """Return the active staff member with this password (first factor); else InvalidCredentials."""
+    """Return the active staff member with this password (first factor); else InvalidCredentials.
+
+    With SUPPORTPIN_OIDC_ONLY staff passwords count for nothing: staff sign in through the
+    identity provider.
+    """
+    if settings.SUPPORTPIN_OIDC_ONLY:
+        raise StaffPasswordsOff()
     staff = Staff.objects.filter(username=username, is_active=True).first()
     if staff is None:
         check_password(password, _DUMMY_PASSWORD_HASH)
@@ -109,6 +120,10 @@ def check_staff_password(*, username: str, password: str) -> Staff:
 def authenticate_staff(*, username: str, password: str, otp: str | None, now: datetime) -> Staff:
     """Return the staff member if password and a fresh TOTP code match; else raise."""
     staff = check_staff_password(username=username, password=password)
+    if settings.SUPPORTPIN_STAFF_2FA == "passkey":
+        raise PasskeyRequired(
+            "Staff sign in with a passkey in the web UI; scripts use tokens of its API-Token page."
+        )
     if not otp:
         raise OtpRequired("Send the current code of your authenticator app as `otp`.")
     if not accept_otp(staff=staff, code=otp, now=now):
@@ -172,6 +187,91 @@ def _record_staff_change(
     )
 
 
+class SignInMethod(StrEnum):
+    """How a staff member proved who they are, as the audit log names it."""
+
+    PASSWORD_TOTP = "password+totp"  # noqa: S105 (a method name, no password)
+    OIDC = "oidc"
+    OIDC_TOTP = "oidc+totp"
+    PASSWORD_PASSKEY = "password+passkey"  # noqa: S105 (a method name, no password)
+    OIDC_PASSKEY = "oidc+passkey"
+
+
+def record_staff_sign_in(*, staff: Staff, method: SignInMethod, now: datetime) -> None:
+    """Write a staff member's web sign-in to the audit log."""
+    with transaction.atomic():
+        record(
+            event=Event.STAFF_SIGNED_IN,
+            at=now,
+            actor_kind=ActorKind(staff.role),
+            actor=staff.display_name,
+            detail={"staff": staff.username, "method": str(method)},
+        )
+
+
+def add_passkey(
+    *,
+    staff: Staff,
+    name: str,
+    credential_id: bytes,
+    public_key: bytes,
+    sign_count: int,
+    now: datetime,
+) -> Passkey:
+    """Keep a verified new passkey of `staff`, audit it and tell the staff member by e-mail.
+
+    The e-mail lets them notice a passkey that someone else added with their session.
+    """
+    with transaction.atomic():
+        passkey = Passkey.objects.create(
+            staff=staff,
+            name=name,
+            credential_id=credential_id,
+            public_key=public_key,
+            sign_count=sign_count,
+            created_at=now,
+        )
+        _record_passkey(Event.PASSKEY_ADDED, passkey, now=now)
+        queue_email(
+            to=[staff.email] if staff.email else [],
+            subject=f"Support-PIN: neuer Passkey / new passkey „{name}“",
+            body=(
+                f"Für Ihr Support-PIN-Konto {staff.username} wurde am {now:%d.%m.%Y %H:%M} UTC "
+                f"der Passkey „{name}“ hinzugefügt. Waren Sie das nicht, melden Sie es sofort "
+                "Ihrem Administrator.\n\n"
+                f"The passkey “{name}” was added to your Support-PIN account {staff.username} "
+                f"on {now:%Y-%m-%d %H:%M} UTC. If this was not you, tell your administrator now."
+            ),
+            now=now,
+        )
+    return passkey
+
+
+def remove_passkey(*, passkey: Passkey, now: datetime) -> None:
+    """Remove a staff member's passkey: it no longer signs anyone in."""
+    with transaction.atomic():
+        if Passkey.objects.filter(pk=passkey.pk).delete()[0]:
+            _record_passkey(Event.PASSKEY_REMOVED, passkey, now=now)
+
+
+def _record_passkey(event: Event, passkey: Passkey, *, now: datetime) -> None:
+    staff = passkey.staff
+    record(
+        event=event,
+        at=now,
+        actor_kind=ActorKind(staff.role),
+        actor=staff.display_name,
+        detail={"staff": staff.username, "passkey": passkey.name},
+    )
+
+
+def accept_passkey_use(*, passkey: Passkey, sign_count: int, now: datetime) -> bool:
+    """Note a verified use of a passkey; False when another use with this counter came first."""
+    # The conditional update settles a race between two sign-ins with one assertion.
+    used = Passkey.objects.filter(pk=passkey.pk, sign_count=passkey.sign_count)
+    return bool(used.update(sign_count=sign_count, last_used_at=now))
+
+
 def accept_otp(*, staff: Staff, code: str, now: datetime) -> bool:
     """Accept a current TOTP code of `staff` once; a code already used is refused.
 
@@ -191,13 +291,39 @@ def accept_otp(*, staff: Staff, code: str, now: datetime) -> bool:
     return False
 
 
-def issue_token(*, now: datetime, hours: int, role: str, **principal) -> SignIn:
+def issue_token(
+    *, now: datetime, hours: int, role: str, until: datetime | None = None, **principal
+) -> SignIn:
+    """Create a bearer token that lives `hours`, and ends at `until` if that comes first."""
     token = new_token("spt")
-    expires_at = now + timedelta(hours=hours)
+    expires_at = min(now + timedelta(hours=hours), until or now + timedelta(hours=hours))
     Token.objects.create(
         digest=token_digest(token), created_at=now, expires_at=expires_at, **principal
     )
     return SignIn(token=token, expires_at=expires_at, role=role)
+
+
+def create_session_token(
+    *, staff: Staff, session_key: str, session_ends_at: datetime, now: datetime
+) -> SignIn:
+    """Issue a token for scripts that ends with the staff member's web session at the latest."""
+    with transaction.atomic():
+        issued = issue_token(
+            now=now,
+            hours=settings.SUPPORTPIN_STAFF_TOKEN_HOURS,
+            role=staff.role,
+            until=session_ends_at,
+            staff=staff,
+            session_key=session_key,
+        )
+        record(
+            event=Event.STAFF_API_TOKEN_CREATED,
+            at=now,
+            actor_kind=ActorKind(staff.role),
+            actor=staff.display_name,
+            detail={"staff": staff.username, "expires_at": issued.expires_at.isoformat()},
+        )
+    return issued
 
 
 def sign_out(*, token: Token, now: datetime) -> None:

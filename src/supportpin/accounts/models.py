@@ -88,6 +88,22 @@ class Staff(models.Model):
         return self.role == Role.ADMIN
 
 
+class Passkey(models.Model):
+    """A staff member's WebAuthn credential: a second factor next to, or instead of, TOTP."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="passkeys")
+    credential_id = models.BinaryField(unique=True)
+    public_key = models.BinaryField()
+    # The authenticator's signature counter: one that goes backwards betrays a cloned key.
+    sign_count = models.BigIntegerField(default=0)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Token(models.Model):
     """A signed-in session of a customer or a staff member; only its digest is stored."""
 
@@ -97,6 +113,9 @@ class Token(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The web session a staff member created this token in ("API tokens" page): the token is
+    # dead once that session is (signed out, idle, expired). Empty for API sign-ins.
+    session_key = models.CharField(max_length=40, blank=True)
 
     class Meta:
         constraints = [

@@ -27,6 +27,10 @@ class Event(models.TextChoices):
     STAFF_ENABLED = "staff_enabled", _("Staff account enabled")
     STAFF_PASSWORD_CHANGED = "staff_password_changed", _("Staff password changed")
     STAFF_SESSIONS_ENDED = "staff_sessions_ended", _("Staff sessions ended")
+    STAFF_SIGNED_IN = "staff_signed_in", _("Staff member signed in")
+    STAFF_API_TOKEN_CREATED = "staff_api_token_created", _("API token created")
+    PASSKEY_ADDED = "passkey_added", _("Passkey added")
+    PASSKEY_REMOVED = "passkey_removed", _("Passkey removed")
     SIGN_IN_LINK_CREATED = "sign_in_link_created", _("Sign-in link created by the panel")
     SIGNED_IN_WITH_LINK = "signed_in_with_link", _("Signed in through the panel")
 

@@ -31,6 +31,14 @@ class CustomerPasswordsOff(Problem):
     status, code, title = 403, "customer_passwords_off", "Customers sign in from their panel"
 
 
+class StaffPasswordsOff(Problem):
+    status, code, title = 403, "staff_passwords_off", "Staff sign in through the identity provider"
+
+
+class PasskeyRequired(Problem):
+    status, code, title = 403, "passkey_required", "Staff sign in with a passkey"
+
+
 class Forbidden(Problem):
     status, code, title = 403, "forbidden", "Not allowed for your role"
 

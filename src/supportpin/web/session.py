@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from supportpin.accounts.models import Customer, Staff
@@ -75,7 +76,16 @@ class StaffSessionMiddleware:
         response = self.get_response(request)
         if request.staff is not None and not request.background_refresh:
             request.session[SEEN_AT] = clock.now().isoformat()
+            # The stored session ends when the idle rule ends it, so API tokens made in it
+            # (accounts.access) end then too.
+            request.session.set_expiry(settings.SUPPORTPIN_STAFF_IDLE_MINUTES * 60)
         return response
+
+
+def staff_session_ends_at(request) -> datetime:
+    """When the signed-in staff member's session ends at the latest (12 h after sign-in)."""
+    signed_in = datetime.fromisoformat(request.session[SIGNED_IN_AT])
+    return signed_in + timedelta(hours=settings.SUPPORTPIN_STAFF_SESSION_HOURS)
 
 
 def principal(request) -> dict:
@@ -122,9 +132,25 @@ def staff_required(view):
         if request.staff is None:
             messages.info(request, _("Please sign in."))
             return _to_sign_in(request, f"/staff/login/?next={request.path}")
+        if must_register_passkey(request):
+            messages.info(request, _("Register a passkey first: it is now required to sign in."))
+            return _to_sign_in(request, reverse("web:staff-passkeys"))
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def must_register_passkey(request) -> bool:
+    """Tell whether the signed-in staff member may do nothing but register a passkey.
+
+    So it is while passkeys are required (SUPPORTPIN_STAFF_2FA=passkey) and they have none: they
+    signed in with their TOTP code.
+    """
+    return (
+        settings.SUPPORTPIN_STAFF_2FA == "passkey"
+        and not request.path.startswith(reverse("web:staff-passkeys"))
+        and not request.staff.passkeys.exists()
+    )
 
 
 def admin_required(view):

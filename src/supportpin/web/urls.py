@@ -1,6 +1,6 @@
 from django.urls import path, re_path, register_converter
 
-from supportpin.web.views import admin, auth, forward_auth, portal, support
+from supportpin.web.views import admin, auth, forward_auth, passkeys, portal, support, tokens
 
 app_name = "web"
 
@@ -25,6 +25,11 @@ urlpatterns = [
     path("logout/", auth.logout, name="logout"),
     path("staff/login/", auth.staff_login, name="staff-login"),
     path("staff/enrol/", auth.staff_enrol, name="staff-enrol"),
+    path("staff/login/oidc/", auth.staff_oidc_start, name="staff-oidc-start"),
+    path("staff/login/oidc/callback/", auth.staff_oidc_callback, name="staff-oidc-callback"),
+    path("staff/login/code/", auth.staff_second_factor, name="staff-second-factor"),
+    path("staff/login/passkey/options/", auth.staff_passkey_options, name="staff-passkey-options"),
+    path("staff/login/passkey/", auth.staff_passkey_sign_in, name="staff-passkey-sign-in"),
     # customer portal
     path("portal/", portal.products, name="portal-products"),
     path("portal/support/", portal.support, name="portal-support"),
@@ -61,6 +66,20 @@ urlpatterns = [
         support.ticket_change,
         name="support-ticket-change",
     ),
+    path("support/api-tokens/", tokens.api_tokens, name="staff-api-tokens"),
+    path(
+        "support/api-tokens/<int:token_id>/revoke/",
+        tokens.revoke_api_token,
+        name="staff-api-token-revoke",
+    ),
+    path("support/passkeys/", passkeys.passkey_list, name="staff-passkeys"),
+    path(
+        "support/passkeys/options/",
+        passkeys.registration_options,
+        name="staff-passkey-registration-options",
+    ),
+    path("support/passkeys/new/", passkeys.register, name="staff-passkey-register"),
+    path("support/passkeys/<int:passkey_id>/remove/", passkeys.remove, name="staff-passkey-remove"),
     # admin
     path("staff-admin/", admin.staff_list, name="staff-admin"),
     re_path(

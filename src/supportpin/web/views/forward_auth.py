@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from supportpin.lib import clock
 from supportpin.products.actions import admit_through_proxy
 from supportpin.products.models import Product
+from supportpin.web.session import must_register_passkey
 
 # The provider's product ids: a route that captures anything else (a NUL, 5,000 characters)
 # names no product, rather than reaching the database with it.
@@ -41,6 +42,8 @@ def forward(request):
     """Answer a reverse proxy: 200 with the grant's headers, 401 no staff session, 403 no grant."""
     if request.staff is None:
         return HttpResponse("Sign in to Support-PIN as staff.", status=401)
+    if must_register_passkey(request):
+        return HttpResponse("Register a passkey in Support-PIN first.", status=401)
     grant = admit_through_proxy(
         supporter=request.staff, product=product_of(request), now=clock.now()
     )
