@@ -4,7 +4,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -13,6 +13,7 @@ from django.utils.timezone import localtime
 
 from supportpin.access import events
 from supportpin.access.models import Basis, EndReason, Grant, PinAttempt, SupportPin, derive_pin
+from supportpin.access.queries import admins_told_of_block, block_notice_key
 from supportpin.accounts.models import Customer, Role, Staff
 from supportpin.accounts.queries import customer_email
 from supportpin.audit.actions import record
@@ -20,7 +21,6 @@ from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import same
 from supportpin.lib.problems import Invalid, NotFound, PinInvalid, TicketGrant, TooManyAttempts
 from supportpin.notify.actions import queue_email
-from supportpin.notify.models import OutboxMessage
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import CloseReason, Ticket, lock_due_q, overdue_q
 from supportpin.tickets.models import Status as TicketStatus
@@ -174,19 +174,12 @@ def _refuse_if_blocked(supporter: Staff) -> None:
         return
     # Only claim that an admin knows when the notice really went into the outbox: with no
     # admin address configured nobody was told, and the supporter must go and ask.
-    notice = _block_notice_key(supporter, supporter.blocked_at)
-    told = OutboxMessage.objects.filter(dedupe_key=notice).exists()
-    if told:
+    if admins_told_of_block(supporter):
         raise TooManyAttempts(
             "An admin has been told and must unlock you before you can redeem PINs again.",
             admins_told=True,
         )
     raise TooManyAttempts("An admin must unlock you before you can redeem PINs again.")
-
-
-def _block_notice_key(supporter: Staff, blocked_at: datetime) -> str:
-    """Return the outbox key of the admins' notice of a block, to find it again later."""
-    return f"supporter-blocked:{supporter.pk}:{blocked_at.astimezone(UTC).isoformat()}"
 
 
 def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | None:
@@ -282,7 +275,7 @@ def _block(supporter: Staff, wrong: int, now: datetime) -> None:
             f"POST /api/v1/staff/{supporter.username}/unlock once you have checked why."
         ),
         now=now,
-        dedupe_key=_block_notice_key(supporter, now),
+        dedupe_key=block_notice_key(supporter, now),
     )
     record(
         event=Event.SUPPORTER_BLOCKED,

@@ -188,6 +188,7 @@ class ProductWordTests(WebTestCase):
         self.assertContains(page, ">quantum-box<")
         self.assertContains(page, ">frozen<")
 
+    @override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL="https://panel.example/hook")
     def test_it_labels_the_action_buttons_in_german(self):
         self.redeem(self.current_pin())
         self.sign_in_staff()

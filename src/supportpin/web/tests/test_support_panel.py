@@ -189,9 +189,12 @@ class ProductPageTests(PanelTestCase):
     def recent_actions(self, page) -> list[list[str]]:
         """The rows of "Recent actions" as a supporter reads them: action, supporter, delivery."""
         table = page.content.decode().split("Recent actions", 1)[1]
-        rows = re.findall(r"<tr><td><time[^>]*>[^<]*</time></td>(.*?)</tr>", table, re.S)
+        rows = re.findall(r"<tr><td[^>]*><time[^>]*>[^<]*</time></td>(.*?)</tr>", table, re.S)
         return [
-            [re.sub(r"<[^>]+>", " ", cell).split()[0] for cell in re.findall(r"<td>(.*?)</td>", r)]
+            [
+                re.sub(r"<[^>]+>", " ", cell).split()[0]
+                for cell in re.findall(r"<td[^>]*>(.*?)</td>", r)
+            ]
             for r in rows
         ]
 
@@ -202,9 +205,9 @@ class ProductPageTests(PanelTestCase):
 
         self.assertEqual(
             self.messages_of(response),
-            ["“restart” requested. Whether it got through is shown under “Recent actions”."],
+            ["“Restart” requested. Whether it got through is shown under “Recent actions”."],
         )
-        self.assertEqual(self.recent_actions(response), [["restart", "sam", "queued"]])
+        self.assertEqual(self.recent_actions(response), [["Restart", "sam", "queued"]])
         self.assertNoPersonalData(response)
 
     def test_it_says_in_auftrag_gegeben_in_german(self):
@@ -217,7 +220,7 @@ class ProductPageTests(PanelTestCase):
         self.assertEqual(
             self.messages_of(response),
             [
-                "„restart“ in Auftrag gegeben. "
+                "„Neu starten“ in Auftrag gegeben. "
                 "Ob es angekommen ist, sehen Sie unter „Letzte Aktionen“."
             ],
         )
@@ -235,7 +238,8 @@ class ProductPageTests(PanelTestCase):
         )
 
     def test_it_shows_which_actions_were_delivered_and_which_failed(self):
-        self.client.post("/support/products/gs-1/actions/", {"action": "stop"})
+        # "stop" cannot be undone: the supporter confirms it (confirm=yes).
+        self.client.post("/support/products/gs-1/actions/", {"action": "stop", "confirm": "yes"})
         self.run_worker(status=204)
         self.client.post("/support/products/gs-1/actions/", {"action": "start"})
         self.run_worker(status=500, SUPPORTPIN_OUTBOX_MAX_ATTEMPTS=1)
@@ -243,7 +247,7 @@ class ProductPageTests(PanelTestCase):
         page = self.page("/support/products/gs-1/")
 
         self.assertEqual(
-            self.recent_actions(page), [["start", "sam", "failed"], ["stop", "sam", "delivered"]]
+            self.recent_actions(page), [["Start", "sam", "failed"], ["Stop", "sam", "delivered"]]
         )
         self.assertContains(page, "1 attempt: HTTP Error 500")
         self.client.cookies["django_language"] = "de"
@@ -313,7 +317,7 @@ class ProductPageTests(PanelTestCase):
         )
 
         self.assertRedirects(response, "/support/products/gs-1/")
-        self.assertTrue(any("restart" in m for m in self.messages_of(response)))
+        self.assertTrue(any("Restart" in m for m in self.messages_of(response)))
         hook = self.webhooks().get()
         self.assertEqual(
             (hook.payload["action"], hook.payload["product"], hook.payload["supporter"]),

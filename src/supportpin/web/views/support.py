@@ -16,6 +16,7 @@ from supportpin.access.actions import (
     release_ticket,
     reopen_by_supporter,
 )
+from supportpin.access.queries import admins_told_of_block
 from supportpin.accounts.models import Customer
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound, Problem
@@ -62,7 +63,11 @@ def home(request):
             form.add_error(None, problem_text(problem))
         else:
             return redirect("web:support-customer", number=redemption.grant.customer_id)
-    context = {"form": form, "grants": _my_grants(request)}
+    context = {
+        "form": form,
+        "grants": _my_grants(request),
+        "admins_told": admins_told_of_block(request.staff),
+    }
     return render(request, "web/support/home.html", context, status=400 if form.errors else 200)
 
 
