@@ -1,18 +1,22 @@
-"""Measure the floor: requests/second of the cheapest endpoint, with and without the pool.
+"""Measure the floor: requests/second of the cheapest endpoint, setups side by side.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/supportpin_floor \\
-        .venv/bin/python bench/floor.py
+        .venv/bin/python bench/floor.py [--compare pool|observability]
 
 The floor is a supporter's `GET /api/v1/support/grants` with no grants: authentication, one
 indexed query, an empty list, so what it costs is what every request costs. Use a throwaway
 PostgreSQL database: the script migrates it, refuses one that already holds staff, and adds one
-supporter and a token. For each setup (the pool, as deployed; no pool; persistent connections
-instead of the pool) it starts gunicorn on a free port (`--workers` x `--threads`, gthread)
-with that setup's environment and warms it up. Then the setups take turns, `--rounds` times,
-under `--seconds` of load from `--connections` keep-alive connections (`wrk` when it is
-installed, else Python threads, which take a share of the CPU themselves), so a busy moment on a
-shared machine hits them all; it prints each setup's median side by side. Drop the database
-afterwards.
+supporter and a token. `--compare pool` (the default) sets the pool, as deployed, beside no
+pool and persistent connections instead of the pool; `--compare observability` sets request
+metrics and the JSON request log off, metrics alone, and both (as deployed). Every server runs
+as deployed otherwise: metrics in multiprocess mode (its own `PROMETHEUS_MULTIPROC_DIR`) and its
+log lines written to a file. For each setup it starts gunicorn on a free port (`--workers` x
+`--threads`, gthread) with that setup's environment and warms it up (a setup with metrics must
+count the load on `/metrics` at the end, or the run fails). Then the setups take turns,
+`--rounds` times, under `--seconds` of load from `--connections` keep-alive connections (`wrk`
+when it is installed, else Python threads, which take a share of the CPU themselves), so a busy
+moment on a shared machine hits them all; it prints each setup's median side by side. Drop
+the database afterwards.
 """
 
 import argparse
@@ -25,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -46,11 +51,19 @@ from supportpin.lib import clock  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = "/api/v1/support/grants"
-SETUPS = {
-    "pool (default)": {"SUPPORTPIN_DB_POOL": "1"},
-    "no pool": {"SUPPORTPIN_DB_POOL": "0"},
-    "persistent": {"SUPPORTPIN_DB_POOL": "0", "CONN_MAX_AGE": "600"},
+COMPARISONS = {
+    "pool": {
+        "pool (default)": {"SUPPORTPIN_DB_POOL": "1"},
+        "no pool": {"SUPPORTPIN_DB_POOL": "0"},
+        "persistent": {"SUPPORTPIN_DB_POOL": "0", "CONN_MAX_AGE": "600"},
+    },
+    "observability": {
+        "neither": {"SUPPORTPIN_METRICS": "0", "SUPPORTPIN_REQUEST_LOG": "0"},
+        "metrics": {"SUPPORTPIN_METRICS": "1", "SUPPORTPIN_REQUEST_LOG": "0"},
+        "metrics + log": {"SUPPORTPIN_METRICS": "1", "SUPPORTPIN_REQUEST_LOG": "1"},
+    },
 }
+METRICS_TOKEN = secrets.token_urlsafe()
 
 
 def supporter_token() -> str:
@@ -84,7 +97,7 @@ def get(port: int, token: str) -> int:
         client.close()
 
 
-def start_server(port: int, env: dict[str, str], args) -> subprocess.Popen:
+def start_server(port: int, env: dict[str, str], args, workdir: Path) -> subprocess.Popen:
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         "supportpin.wsgi:application",
@@ -94,8 +107,18 @@ def start_server(port: int, env: dict[str, str], args) -> subprocess.Popen:
         "--worker-class=gthread",
         "--log-level=warning",
     ]
-    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", **env}
-    server = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
+    metrics = workdir / "metrics"
+    metrics.mkdir()
+    env = {
+        **os.environ,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        "SUPPORTPIN_METRICS_TOKEN": METRICS_TOKEN,
+        **env,
+    }
+    # Where journald or a log shipper would take the lines from.
+    log = (workdir / "server.log").open("w")
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)  # noqa: S603
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -154,24 +177,44 @@ def load_with_threads(port: int, args, seconds: float) -> float:
     return sum(counts) / (time.monotonic() - started)
 
 
-def measure(args) -> dict[str, list[float]]:
+def counted_requests(port: int) -> float:
+    """Return how many floor requests the server's /metrics counted, over all its processes."""
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        client.request("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        text = client.getresponse().read().decode()
+    finally:
+        client.close()
+    line = f'supportpin_http_requests_total{{method="GET",route="{PATH}",status="200"}}'
+    return sum(float(row.split()[-1]) for row in text.splitlines() if row.startswith(line))
+
+
+def measure(args, setups: dict[str, dict[str, str]]) -> dict[str, list[float]]:
     """Load each setup's server in turn, `--rounds` times, so a busy moment hits them all."""
     load = load_with_wrk if shutil.which("wrk") else load_with_threads
     servers = {}
-    try:
-        for name, env in SETUPS.items():
-            port = free_port()
-            servers[name] = (port, start_server(port, env, args))
-            load(port, args, args.warm_up)
-        results: dict[str, list[float]] = {name: [] for name in SETUPS}
-        for _ in range(args.rounds):
+    with tempfile.TemporaryDirectory(prefix="floor-") as scratch:
+        try:
+            for name, env in setups.items():
+                port = free_port()
+                workdir = Path(scratch) / f"server-{len(servers)}"
+                workdir.mkdir()
+                servers[name] = (port, start_server(port, env, args, workdir))
+                load(port, args, args.warm_up)
+            results: dict[str, list[float]] = {name: [] for name in setups}
+            for _ in range(args.rounds):
+                for name, (port, _server) in servers.items():
+                    results[name].append(load(port, args, args.seconds))
             for name, (port, _server) in servers.items():
-                results[name].append(load(port, args, args.seconds))
-        return results
-    finally:
-        for _port, server in servers.values():
-            server.terminate()
-            server.wait(timeout=30)
+                if setups[name].get("SUPPORTPIN_METRICS", "1") == "1" and not counted_requests(
+                    port
+                ):
+                    raise SystemExit(f"{name}: /metrics counted none of the requests")
+            return results
+        finally:
+            for _port, server in servers.values():
+                server.terminate()
+                server.wait(timeout=30)
 
 
 def main() -> int:
@@ -182,6 +225,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients (16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes (2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per process (4)")
+    parser.add_argument(
+        "--compare", choices=sorted(COMPARISONS), default="pool", help="setups to compare (pool)"
+    )
     args = parser.parse_args()
 
     if connection.vendor != "postgresql":
@@ -202,7 +248,7 @@ def main() -> int:
         f"GET {PATH} (empty), gunicorn {args.workers}x{args.threads} gthread, "
         f"{args.connections} connections ({client}), {args.rounds} rounds of {args.seconds:.0f} s"
     )
-    for name, rounds in measure(args).items():
+    for name, rounds in measure(args, COMPARISONS[args.compare]).items():
         each = " ".join(f"{rps:.0f}" for rps in rounds)
         print(f"{name:>16}: {statistics.median(rounds):7.0f} requests/second (median of {each})")
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from supportpin.lib.logs import FORMATS, logging_config
 from supportpin.lib.rates import parse_rate
 
 env = environ.Env()
@@ -60,6 +61,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request line and metrics cover every answer, the probes' and redirects' too.
+    "supportpin.ops.middleware.RequestLog",
+    "supportpin.ops.middleware.OperationsEndpoints",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -218,12 +222,13 @@ LANGUAGE_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# One JSON object per line (SUPPORTPIN_LOG_FORMAT=console: readable lines, the DEBUG default).
+SUPPORTPIN_LOG_FORMAT = env.str("SUPPORTPIN_LOG_FORMAT", default="console" if DEBUG else "json")
+if SUPPORTPIN_LOG_FORMAT not in FORMATS:
+    raise ImproperlyConfigured(f"SUPPORTPIN_LOG_FORMAT must be one of {', '.join(FORMATS)}.")
+LOGGING = logging_config(
+    log_format=SUPPORTPIN_LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO")
+)
 
 # --- Support-PIN policy (DESIGN.md; the defaults are the product) ---
 SUPPORTPIN_PIN_TTL_MINUTES = env.int("SUPPORTPIN_PIN_TTL_MINUTES", default=60)
@@ -322,3 +327,26 @@ SUPPORTPIN_WEBAUTHN_ORIGINS = env.list(
 SUPPORTPIN_STAFF_2FA = env.str("SUPPORTPIN_STAFF_2FA", default="totp")
 if SUPPORTPIN_STAFF_2FA not in ("totp", "passkey"):
     raise ImproperlyConfigured("SUPPORTPIN_STAFF_2FA must be totp or passkey.")
+
+# --- Health, metrics and logs (README "Health, metrics and logs") ---
+# Off: no request metrics and /metrics answers 404 (bench/floor.py measures what they cost).
+SUPPORTPIN_METRICS = env.bool("SUPPORTPIN_METRICS", default=True)
+# /metrics is closed until one of these is set; with both, a scrape must pass both.
+SUPPORTPIN_METRICS_TOKEN = env.str("SUPPORTPIN_METRICS_TOKEN", default="")
+
+
+def _metrics_allow() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for cidr in env.list("SUPPORTPIN_METRICS_ALLOW", default=[]):
+        try:
+            networks.append(ipaddress.ip_network(cidr.strip()))
+        except ValueError as error:
+            raise ImproperlyConfigured(f"SUPPORTPIN_METRICS_ALLOW: {error}") from error
+    return networks
+
+
+# Client addresses (CIDRs, comma-separated) that may scrape; the address is the peer's,
+# so behind a reverse proxy it is the proxy's: use the token there.
+SUPPORTPIN_METRICS_ALLOW = _metrics_allow()
+# One line per request (id, method, route, status, duration).
+SUPPORTPIN_REQUEST_LOG = env.bool("SUPPORTPIN_REQUEST_LOG", default=True)

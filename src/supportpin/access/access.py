@@ -4,6 +4,7 @@ from datetime import datetime
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
+from supportpin.access.metrics import DECISIONS
 from supportpin.access.models import Basis, EndReason, Grant, SupportPin
 from supportpin.accounts.models import Customer, Staff
 from supportpin.lib.problems import NotFound
@@ -34,12 +35,17 @@ def may_access(supporter: Staff, product: Product, at: datetime) -> Grant | None
         Ticket.products.through.objects.filter(ticket_id=OuterRef("ticket_id"), product=product)
     )
     in_scope = Q(basis=Basis.PIN) | Q(ticket__scoped=False) | named_on_ticket
-    return (
+    grant = (
         live_grants(at)
         .filter(in_scope, supporter=supporter, customer_id=product.customer_id)
         .order_by("basis", "started_at")
         .first()
     )
+    if grant is None:
+        DECISIONS.labels(basis="none", outcome="denied").inc()
+    else:
+        DECISIONS.labels(basis=grant.basis, outcome="allowed").inc()
+    return grant
 
 
 def access_product_for_supporter(
@@ -47,6 +53,8 @@ def access_product_for_supporter(
 ) -> tuple[Product, Grant]:
     """Return the product and the grant that reaches it; NotFound for missing and not-yours."""
     product = Product.objects.filter(pk=product_id).first()
+    if product is None:
+        DECISIONS.labels(basis="none", outcome="denied").inc()
     grant = may_access(supporter, product, now) if product is not None else None
     if product is None or grant is None:
         raise NotFound("No product with this id that you may access.")

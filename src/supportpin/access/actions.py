@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.utils.timezone import localtime
 
 from supportpin.access import events
+from supportpin.access.metrics import BLOCKED_SUPPORTERS, REDEMPTIONS, WRONG_PINS
 from supportpin.access.models import Basis, EndReason, Grant, PinAttempt, SupportPin, derive_pin
 from supportpin.access.queries import admins_told_of_block, block_notice_key
 from supportpin.accounts.models import Customer, Role, Staff
@@ -19,6 +20,7 @@ from supportpin.accounts.queries import customer_email
 from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import same
+from supportpin.lib.metrics import count_on_commit
 from supportpin.lib.problems import Invalid, NotFound, PinInvalid, TicketGrant, TooManyAttempts
 from supportpin.notify.actions import queue_email
 from supportpin.tickets import actions as ticket_actions
@@ -223,6 +225,7 @@ def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | No
         grant_id=grant.pk,
         detail={"until": pin.expires_at.isoformat()},
     )
+    count_on_commit(REDEMPTIONS)
     return Redemption(grant=grant, created=True)
 
 
@@ -230,6 +233,7 @@ def _count_wrong_pin(
     supporter: Staff, customer_number: str, pin: SupportPin | None, now: datetime
 ) -> None:
     PinAttempt.objects.create(supporter=supporter, customer_number=customer_number, at=now)
+    count_on_commit(WRONG_PINS)
     if pin is not None:
         SupportPin.objects.filter(pk=pin.pk).update(failed_attempts=F("failed_attempts") + 1)
         pin.refresh_from_db(fields=["failed_attempts"])
@@ -264,6 +268,7 @@ def _count_wrong_pin(
 
 def _block(supporter: Staff, wrong: int, now: datetime) -> None:
     Staff.objects.filter(pk=supporter.pk).update(blocked_at=now)
+    count_on_commit(BLOCKED_SUPPORTERS)
     admins = Staff.objects.filter(role=Role.ADMIN, is_active=True).exclude(email="")
     queue_email(
         to=sorted({*settings.SUPPORTPIN_ADMIN_EMAILS, *admins.values_list("email", flat=True)}),

@@ -1,18 +1,19 @@
 """Drain the outbox: a worker leases one message at a time, sends it, and marks the outcome
 only while it still holds that lease."""
 
-import logging
 import uuid
 from datetime import datetime, timedelta
 
+import structlog
 from django.conf import settings
 from django.db import transaction
 
 from supportpin.lib import clock
 from supportpin.notify.delivery import deliver
+from supportpin.notify.metrics import DELIVERIES
 from supportpin.notify.models import OutboxMessage
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 
@@ -63,8 +64,19 @@ def attempt(message: OutboxMessage, token: str, *, now: datetime) -> bool:
     try:
         deliver(message, now=now)
     except Exception as exc:
-        log.warning("outbox message %s failed (attempt %s): %s", message.pk, attempts, exc)
         gave_up = attempts >= settings.SUPPORTPIN_OUTBOX_MAX_ATTEMPTS
+        outcome = "gave_up" if gave_up else "failed"
+        DELIVERIES.labels(kind=message.kind, outcome=outcome).inc()
+        # The error's type only: its text may name a recipient's address or a webhook URL's
+        # secret path. The full text is kept in the message's last_error.
+        log.warning(
+            "delivery",
+            message=message.pk,
+            kind=message.kind,
+            outcome=outcome,
+            attempt=attempts,
+            error=type(exc).__name__,
+        )
         mine.update(
             attempts=attempts,
             last_error=str(exc)[:2000],
@@ -73,6 +85,11 @@ def attempt(message: OutboxMessage, token: str, *, now: datetime) -> bool:
             leased_by=None,
         )
         return False
+    DELIVERIES.labels(kind=message.kind, outcome="sent").inc()
     if not mine.update(attempts=attempts, sent_at=now, last_error="", leased_by=None):
-        log.warning("outbox message %s was sent after its lease had run out", message.pk)
+        log.warning(
+            "delivery", message=message.pk, kind=message.kind, outcome="sent_after_lease_ran_out"
+        )
+        return True
+    log.info("delivery", message=message.pk, kind=message.kind, outcome="sent", attempt=attempts)
     return True

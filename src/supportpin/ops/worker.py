@@ -1,18 +1,19 @@
 """The background worker: passes over due work, and a loop that outlives database outages."""
 
-import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+import structlog
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from supportpin.access.actions import end_due_ticket_grants, expire_due_pins
 from supportpin.lib import clock
 from supportpin.notify.outbox import send_due
+from supportpin.ops.metrics import observe_pass
 from supportpin.tickets.actions import materialise_due
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 # Seconds to wait after a pass the database broke: 1, 2, 4, … at most 30, until a pass succeeds.
 FIRST_BACKOFF = 1.0
@@ -84,6 +85,7 @@ def run_forever(
         done += 1
         # A connection kept across passes (CONN_MAX_AGE > 0) may have died in between.
         close_old_connections()
+        started = time.perf_counter()
         try:
             report = work()
         except (OperationalError, InterfaceError) as error:
@@ -95,7 +97,10 @@ def run_forever(
             backoff = min(backoff * 2, MAX_BACKOFF)
             continue
         backoff = FIRST_BACKOFF
+        seconds = time.perf_counter() - started
+        rows = asdict(report)
+        observe_pass(seconds=seconds, rows=rows)
         if report.busy:
-            log.info(report.summary())
+            log.info("worker pass", duration_ms=round(seconds * 1000, 1), **rows)
         else:
             sleep(interval)

@@ -10,6 +10,7 @@ from supportpin.access.access import (
     access_product_for_supporter,
     may_access,
 )
+from supportpin.access.metrics import DECISIONS
 from supportpin.access.models import Grant
 from supportpin.accounts.models import Customer, Staff
 from supportpin.audit.actions import record
@@ -119,6 +120,7 @@ def run_product_action(*, supporter: Staff, product_id: str, action: str, now: d
 def decide(*, supporter: Staff | None, product: Product | None, now: datetime) -> Grant | None:
     """Answer a panel's question "may this supporter open this product?"; log a yes."""
     if supporter is None or product is None:
+        DECISIONS.labels(basis="none", outcome="denied").inc()
         return None
     return _check_repeatedly_asked(supporter, product, now, via="decision api")
 
@@ -128,6 +130,7 @@ def admit_through_proxy(
 ) -> Grant | None:
     """Answer a reverse proxy's forward-auth check; log a yes."""
     if product is None:
+        DECISIONS.labels(basis="none", outcome="denied").inc()
         return None
     return _check_repeatedly_asked(supporter, product, now, via="forward auth")
 
