@@ -188,7 +188,7 @@ def wait_for(port: int, path: str, *, tls: bool = False, seconds: float = 30) ->
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if request(port, "GET", path, tls=tls)[0] < 500:
+            if request(port, "GET", path, tls=tls)[0] == 200:
                 return
         except OSError:
             pass
@@ -504,7 +504,7 @@ def main() -> None:
         for i in range(2)
     ]
     for port in apps:
-        wait_for(port, "/login/")
+        wait_for(port, "/readyz")
     nginx = Process(
         "nginx",
         [
@@ -519,7 +519,7 @@ def main() -> None:
         env,
         log,
     )
-    wait_for(nginx_port, "/login/", tls=True)
+    wait_for(nginx_port, "/readyz", tls=True)
 
     record = Record()
     start = record.started = time.time()

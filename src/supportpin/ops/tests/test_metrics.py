@@ -186,11 +186,20 @@ class WorkerMetricsTests(TransactionTestCase):
         passes = value("supportpin_worker_pass_duration_seconds_count")
         sent = value("supportpin_worker_due_rows_total", kind="sent")
         expired = value("supportpin_worker_due_rows_total", kind="pins_expired")
+        grants = value("supportpin_worker_due_rows_total", kind="ticket_grants_ended")
 
         with self.assertLogs("supportpin.ops.worker", "INFO") as logs:
             run_forever(
                 interval=0,
-                work=lambda: PassReport(2, 0, 0, 0, 3, 0),
+                work=lambda: PassReport(
+                    pins_expired=2,
+                    tickets_autoclosed=0,
+                    tickets_locked=0,
+                    ticket_grants_ended=1,
+                    reminders=0,
+                    sent=3,
+                    failed=0,
+                ),
                 sleep=lambda _: None,
                 passes=2,
             )
@@ -199,6 +208,9 @@ class WorkerMetricsTests(TransactionTestCase):
         self.assertEqual(value("supportpin_worker_due_rows_total", kind="sent") - sent, 6)
         self.assertEqual(
             value("supportpin_worker_due_rows_total", kind="pins_expired") - expired, 4
+        )
+        self.assertEqual(
+            value("supportpin_worker_due_rows_total", kind="ticket_grants_ended") - grants, 2
         )
         # One structured line per busy pass, fields rather than a sentence.
         lines = [record.msg for record in logs.records]
