@@ -264,3 +264,12 @@ def _forward_auth_routes() -> list[re.Pattern]:
 
 # Matched from the start of the proxied URL's path; the first match names the product.
 SUPPORTPIN_FORWARD_AUTH_ROUTES = _forward_auth_routes()
+
+# --- Transparency log keys (docs/architecture.md "Transparency log (foundation)") ---
+# The signer key in Go's note format; its name is the log's origin. Without it the service
+# refuses to start (system check audit.E001), unless DEBUG=1 derives a development key.
+SUPPORTPIN_LOG_SIGNING_KEY = env.str("SUPPORTPIN_LOG_SIGNING_KEY", default="")
+# Verifier keys of earlier signing keys, kept so old checkpoints still verify after a rotation.
+SUPPORTPIN_LOG_PUBLIC_KEYS = (
+    env.str("SUPPORTPIN_LOG_PUBLIC_KEYS", default="").replace(",", " ").split()
+)
