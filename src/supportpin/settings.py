@@ -322,3 +322,11 @@ SUPPORTPIN_WEBAUTHN_ORIGINS = env.list(
 SUPPORTPIN_STAFF_2FA = env.str("SUPPORTPIN_STAFF_2FA", default="totp")
 if SUPPORTPIN_STAFF_2FA not in ("totp", "passkey"):
     raise ImproperlyConfigured("SUPPORTPIN_STAFF_2FA must be totp or passkey.")
+# --- Transparency log keys (docs/architecture.md "Transparency log (foundation)") ---
+# The signer key in Go's note format; its name is the log's origin. Without it the service
+# refuses to start (system check audit.E001), unless DEBUG=1 derives a development key.
+SUPPORTPIN_LOG_SIGNING_KEY = env.str("SUPPORTPIN_LOG_SIGNING_KEY", default="")
+# Verifier keys of earlier signing keys, kept so old checkpoints still verify after a rotation.
+SUPPORTPIN_LOG_PUBLIC_KEYS = (
+    env.str("SUPPORTPIN_LOG_PUBLIC_KEYS", default="").replace(",", " ").split()
+)
