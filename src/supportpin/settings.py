@@ -322,7 +322,7 @@ SUPPORTPIN_WEBAUTHN_ORIGINS = env.list(
 SUPPORTPIN_STAFF_2FA = env.str("SUPPORTPIN_STAFF_2FA", default="totp")
 if SUPPORTPIN_STAFF_2FA not in ("totp", "passkey"):
     raise ImproperlyConfigured("SUPPORTPIN_STAFF_2FA must be totp or passkey.")
-# --- Transparency log keys (docs/architecture.md "Transparency log (foundation)") ---
+# --- Transparency log (docs/architecture.md "Transparency log") ---
 # The signer key in Go's note format; its name is the log's origin. Without it the service
 # refuses to start (system check audit.E001), unless DEBUG=1 derives a development key.
 SUPPORTPIN_LOG_SIGNING_KEY = env.str("SUPPORTPIN_LOG_SIGNING_KEY", default="")
@@ -330,3 +330,5 @@ SUPPORTPIN_LOG_SIGNING_KEY = env.str("SUPPORTPIN_LOG_SIGNING_KEY", default="")
 SUPPORTPIN_LOG_PUBLIC_KEYS = (
     env.str("SUPPORTPIN_LOG_PUBLIC_KEYS", default="").replace(",", " ").split()
 )
+# The worker seals new access-log entries into the tree at most this often.
+SUPPORTPIN_LOG_SEAL_SECONDS = env.float("SUPPORTPIN_LOG_SEAL_SECONDS", default=5.0)
