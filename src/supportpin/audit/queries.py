@@ -1,7 +1,16 @@
 from django.db.models import Q
 
-from supportpin.audit.merkle import HASH_SIZE, Tile, TileHashReader
+from supportpin.audit.merkle import (
+    HASH_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    Tile,
+    TileHashReader,
+    consistency_proof,
+    inclusion_proof,
+)
 from supportpin.audit.models import AuditEntry, LogCheckpoint, LogTile
+from supportpin.lib.problems import Invalid, NotSealedYet
 
 
 def access_log_page(
@@ -42,3 +51,42 @@ def read_tiles(tiles: list[Tile]) -> list[bytes]:
 def tile_reader(size: int) -> TileHashReader:
     """Return a hash reader over the stored tiles of the tree of `size` leaves."""
     return TileHashReader(size, read_tiles)
+
+
+def entry_proof(entry: AuditEntry) -> tuple[LogCheckpoint, list[bytes]]:
+    """Return the newest checkpoint and the inclusion proof of `entry` in its tree."""
+    checkpoint = latest_checkpoint()
+    if entry.leaf_index is None or checkpoint is None or entry.leaf_index >= checkpoint.size:
+        raise NotSealedYet("The entry is sealed within seconds; ask again then.")
+    return checkpoint, inclusion_proof(
+        entry.leaf_index, checkpoint.size, tile_reader(checkpoint.size)
+    )
+
+
+def log_consistency(old_size: int, new_size: int) -> list[bytes]:
+    """Return the proof that the tree of `old_size` leaves is a prefix of `new_size`'s."""
+    checkpoint = latest_checkpoint()
+    size = checkpoint.size if checkpoint else 0
+    if not 0 < old_size <= new_size <= size:
+        raise Invalid(
+            f"Both sizes must lie between 1 and the newest checkpoint's size, {size}, "
+            "the first no larger than the second.",
+            errors=[{"field": "from", "message": "out of range"}],
+        )
+    return consistency_proof(old_size, new_size, tile_reader(new_size))
+
+
+def tile_bytes(path: str) -> bytes | None:
+    """Return the hash tile at `path` as the newest checkpoint's tree holds it, or None."""
+    try:
+        tile = Tile.from_path(path)
+    except ValueError:
+        return None
+    checkpoint = latest_checkpoint()
+    hashes_at_level = (checkpoint.size if checkpoint else 0) >> (TILE_HEIGHT * tile.level)
+    available = min(TILE_WIDTH, hashes_at_level - (tile.index << TILE_HEIGHT))
+    # A full tile only once the tree fills it; a partial one at most as wide as the tree has.
+    if available <= 0 or tile.width > available:
+        return None
+    data = read_tiles([tile])[0]
+    return data if len(data) == tile.width * HASH_SIZE else None
