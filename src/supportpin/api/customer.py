@@ -1,5 +1,3 @@
-import base64
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
@@ -19,8 +17,7 @@ from supportpin.api.schemas import (
 )
 from supportpin.api.security import customer_of, customer_only
 from supportpin.audit.access import access_entry_for_customer
-from supportpin.audit.leaves import leaf_bytes
-from supportpin.audit.queries import access_log_page, entry_proof
+from supportpin.audit.queries import access_log_page, proof_document
 from supportpin.lib import clock
 from supportpin.products.models import Product
 
@@ -92,10 +89,4 @@ def get_access_log(request: HttpRequest, response: HttpResponse, page: Query[Pag
 def get_entry_proof(request: HttpRequest, entry_id: int):
     """The inclusion proof of one of my entries in the newest signed checkpoint."""
     entry = access_entry_for_customer(customer_of(request).pk, entry_id)
-    checkpoint, proof = entry_proof(entry)
-    return {
-        "leaf_index": entry.leaf_index,
-        "leaf": base64.b64encode(leaf_bytes(entry)).decode(),
-        "checkpoint": checkpoint.note,
-        "proof": [base64.b64encode(h).decode() for h in proof],
-    }
+    return proof_document(entry)

@@ -1,5 +1,10 @@
+import base64
+import json
+
 from django.db.models import Q
 
+from supportpin.audit.leaves import leaf_bytes
+from supportpin.audit.logkeys import log_signer
 from supportpin.audit.merkle import (
     HASH_SIZE,
     TILE_HEIGHT,
@@ -90,3 +95,17 @@ def tile_bytes(path: str) -> bytes | None:
         return None
     data = read_tiles([tile])[0]
     return data if len(data) == tile.width * HASH_SIZE else None
+
+
+def proof_document(entry: AuditEntry) -> dict:
+    """Return what checks `entry` offline: its leaf, inclusion proof, checkpoint and public key."""
+    checkpoint, proof = entry_proof(entry)
+    leaf = leaf_bytes(entry)
+    return {
+        "entry": json.loads(leaf),
+        "leaf_index": entry.leaf_index,
+        "leaf": base64.b64encode(leaf).decode(),
+        "proof": [base64.b64encode(h).decode() for h in proof],
+        "checkpoint": checkpoint.note,
+        "public_key": str(log_signer().verifier),
+    }

@@ -106,7 +106,7 @@ class LogEndpointTestCase(SupportPinTestCase):
         """Return the served checkpoint's size and root, checked with the served key."""
         note = self.get("/log/checkpoint").content.decode()
         vkey = self.get("/log/public-key").content.decode()
-        name, key_hash, key = vkey.split("+")
+        name, key_hash, key = vkey.split("+", 2)
         text, signature_line = note.split("\n\n")
         self.assertEqual(signature_line.split(" ")[:2], ["—", name])
         blob = base64.b64decode(signature_line.split(" ")[2])
