@@ -9,6 +9,7 @@ a `HashReader`, so it never rehashes the log.
 """
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +19,8 @@ TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 # RFC 9162 §2.1.1: the hash of an empty tree is the hash of the empty string.
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+# tile/<L>/<N>[.p/<W>], N in 3-digit groups with an x on all but the last (C2SP tlog-tiles).
+_TILE_PATH = re.compile(r"tile/(\d{1,2})/((?:x\d{3}/){0,5}\d{3})(?:\.p/(\d{1,3}))?", re.ASCII)
 
 
 class HashReader(Protocol):
@@ -203,19 +206,15 @@ class Tile:
     @classmethod
     def from_path(cls, path: str) -> "Tile":
         """Return the tile a path names; raise ValueError unless it is a tile's exact path."""
-        parts = path.split("/")
-        width = TILE_WIDTH
-        if len(parts) >= 2 and parts[-2].endswith(".p"):
-            width = int(parts.pop()) if parts[-1].isdigit() else 0
-            parts[-1] = parts[-1].removesuffix(".p")
-        if len(parts) < 3 or parts[0] != "tile" or not parts[1].isdigit() or width <= 0:
+        match = _TILE_PATH.fullmatch(path)
+        if not match:
             raise ValueError(f"not a tile path: {path!r}")
-        groups = [part.removeprefix("x") for part in parts[2:]]
-        if not all(len(group) == 3 and group.isdigit() for group in groups):
-            raise ValueError(f"not a tile path: {path!r}")
-        tile = cls(level=int(parts[1]), index=int("".join(groups)), width=width)
+        level, index, width = match.groups(default=str(TILE_WIDTH))
+        tile = cls(
+            level=int(level), index=int(index.replace("x", "").replace("/", "")), width=int(width)
+        )
         # Only the canonical spelling names a tile: no leading zeros, x on all but the last.
-        if tile.level > 63 or width > TILE_WIDTH or tile.path != path:
+        if tile.level > 63 or not 0 < tile.width <= TILE_WIDTH or tile.path != path:
             raise ValueError(f"not a tile path: {path!r}")
         return tile
 
