@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
+# Like its SECRET_KEY, the test run's log signing key is for tests only (supportpin genlogkey).
+TEST_LOG_KEY := PRIVATE+KEY+test.supportpin.invalid/log+bc620e70+AbpitEK/TyCXmPd3qqRFE/29MC6DbRIrJmooB5H7LElw
 
 .PHONY: run test drill lint format clean
 
@@ -32,7 +34,7 @@ run: $(BIN)/supportpin
 
 ## Run the whole suite (DATABASE_URL=postgres://… runs it on PostgreSQL).
 test: $(BIN)/supportpin
-	SECRET_KEY=test-only-secret-key $(BIN)/pytest $(PYTEST_ARGS)
+	SECRET_KEY=test-only-secret-key SUPPORTPIN_LOG_SIGNING_KEY=$(TEST_LOG_KEY) $(BIN)/pytest $(PYTEST_ARGS)
 
 ## Two app nodes and two workers behind nginx under load and faults, then the promises are
 ## checked (PostgreSQL, nginx and Redis on this machine; docs/deploy.md "The multi-node drill").

@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from supportpin.audit.note import Signer
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
@@ -471,6 +473,7 @@ def main() -> None:
         "SUPPORTPIN_EVENTS_WEBHOOK_SECRET": secrets.token_hex(16),
         # A killed worker's lease runs out soon enough for the drill to see its messages sent.
         "SUPPORTPIN_OUTBOX_LEASE_SECONDS": "20",
+        "SUPPORTPIN_LOG_SIGNING_KEY": str(Signer.generate("drill.supportpin.invalid/log")),
     }
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportpin.settings")
@@ -661,6 +664,10 @@ def report(record: Record, folder: Path, args, load_seconds, drained, env) -> li
         f"each e-mail delivered once ({mails} queued, {mail_count} in the mail folder)",
     )
 
+    # Seal what the workers had not sealed yet when they stopped, so the whole log is checked.
+    command = [str(BIN / "supportpin"), "seal"]
+    sealed = subprocess.run(command, env=env, capture_output=True, text=True)  # noqa: S603
+    check(sealed.returncode == 0, f"seal ({sealed.stdout.strip() or sealed.stderr.strip()})")
     command = [str(BIN / "supportpin"), "verifyaudit"]
     verify = subprocess.run(command, env=env, capture_output=True, text=True)  # noqa: S603
     check(verify.returncode == 0, f"verifyaudit clean ({verify.stdout.strip().splitlines()[-1:]})")

@@ -22,8 +22,6 @@ from supportpin.accounts.actions import (
     sync_staff,
 )
 from supportpin.accounts.models import Customer, Role, Staff
-from supportpin.audit.chain import GENESIS
-from supportpin.audit.models import AuditHead
 from supportpin.lib import clock
 from supportpin.products.actions import sync_product
 from supportpin.products.models import Product
@@ -87,11 +85,6 @@ def make_staff(username: str, display_name: str, role: Role, *, now: datetime) -
         by=SYSTEM,
     )
     return Staff.objects.get(username=username)
-
-
-def restore_audit_head() -> None:
-    """Put back the audit chain's head row (made by a migration) that a flush removed."""
-    AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS})
 
 
 class SupportPinTestCase(TestCase):

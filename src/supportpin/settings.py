@@ -350,3 +350,13 @@ def _metrics_allow() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
 SUPPORTPIN_METRICS_ALLOW = _metrics_allow()
 # One line per request (id, method, route, status, duration).
 SUPPORTPIN_REQUEST_LOG = env.bool("SUPPORTPIN_REQUEST_LOG", default=True)
+# --- Transparency log (docs/architecture.md "Transparency log") ---
+# The signer key in Go's note format; its name is the log's origin. Without it the service
+# refuses to start (system check audit.E001), unless DEBUG=1 derives a development key.
+SUPPORTPIN_LOG_SIGNING_KEY = env.str("SUPPORTPIN_LOG_SIGNING_KEY", default="")
+# Verifier keys of earlier signing keys, kept so old checkpoints still verify after a rotation.
+SUPPORTPIN_LOG_PUBLIC_KEYS = (
+    env.str("SUPPORTPIN_LOG_PUBLIC_KEYS", default="").replace(",", " ").split()
+)
+# The worker seals new access-log entries into the tree at most this often.
+SUPPORTPIN_LOG_SEAL_SECONDS = env.float("SUPPORTPIN_LOG_SEAL_SECONDS", default=5.0)

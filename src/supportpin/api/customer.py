@@ -7,9 +7,17 @@ from supportpin.access.actions import open_support_pin, revoke_grant, rotate_pin
 from supportpin.accounts.models import Customer
 from supportpin.api import present
 from supportpin.api.paging import PAGE_SIZE, next_link
-from supportpin.api.schemas import AccessLogEntryOut, GrantOut, PinOut, ProductOut, ProfileOut
+from supportpin.api.schemas import (
+    AccessLogEntryOut,
+    EntryProofOut,
+    GrantOut,
+    PinOut,
+    ProductOut,
+    ProfileOut,
+)
 from supportpin.api.security import customer_of, customer_only
-from supportpin.audit.queries import access_log_page
+from supportpin.audit.access import access_entry_for_customer
+from supportpin.audit.queries import access_log_page, proof_document
 from supportpin.lib import clock
 from supportpin.products.models import Product
 
@@ -75,3 +83,10 @@ def get_access_log(request: HttpRequest, response: HttpResponse, page: Query[Pag
     )
     next_link(request, response, cursor)
     return [present.access_log_entry(e) for e in entries]
+
+
+@router.get("/me/access-log/{entry_id}/proof", response=EntryProofOut)
+def get_entry_proof(request: HttpRequest, entry_id: int):
+    """The inclusion proof of one of my entries in the newest signed checkpoint."""
+    entry = access_entry_for_customer(customer_of(request).pk, entry_id)
+    return proof_document(entry)

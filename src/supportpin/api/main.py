@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from supportpin.api import auth, customer, integration, panel, problems, support, tickets
+from supportpin.api import auth, customer, integration, log, panel, problems, support, tickets
 from supportpin.api.parsing import StrictJSONParser
 from supportpin.api.rendering import ApiJSONRenderer
 
@@ -22,6 +22,9 @@ RAISED = {
     "POST /api/v1/me/tickets/{ticket_id}/close": (404, 409),
     "POST /api/v1/me/tickets/{ticket_id}/reopen": (404, 409),
     "GET /api/v1/support/tickets/{ticket_id}": (404,),
+    "GET /api/v1/me/access-log/{entry_id}/proof": (404, 409),
+    "GET /api/v1/log/checkpoint": (404,),
+    "GET /api/v1/log/tile/{path}": (404,),
     "POST /api/v1/support/tickets/{ticket_id}/claim": (404, 409),
     "POST /api/v1/support/tickets/{ticket_id}/release": (404, 409),
     "POST /api/v1/support/tickets/{ticket_id}/messages": (404, 409),
@@ -49,7 +52,7 @@ api = SupportPinAPI(
     renderer=ApiJSONRenderer(),
 )
 problems.install(api)
-for module in (auth, integration, panel, customer, support):
+for module in (auth, integration, panel, customer, support, log):
     api.add_router("/", module.router)
 api.add_router("/", tickets.customer_router)
 api.add_router("/", tickets.support_router)

@@ -77,6 +77,9 @@ def staff(s: Staff, otp_secret: str | None = None) -> dict:
 
 def access_log_entry(entry: AuditEntry) -> dict:
     return {
+        "id": entry.pk,
+        "leaf_index": entry.leaf_index,
+        "sealed": entry.leaf_index is not None,
         "at": entry.at,
         "event": entry.event,
         "actor": entry.actor,

@@ -117,6 +117,10 @@ class GrantOut(Schema):
 
 
 class AccessLogEntryOut(Schema):
+    id: int
+    # The entry's place in the transparency log; null until the sealer gave it one.
+    leaf_index: int | None
+    sealed: bool
     at: datetime
     event: str
     actor: str
@@ -126,6 +130,13 @@ class AccessLogEntryOut(Schema):
     grant_id: int | None
     ticket: int | None
     detail: dict
+
+
+class EntryProofOut(Schema):
+    leaf_index: int
+    leaf: str
+    checkpoint: str
+    proof: list[str]
 
 
 class RedemptionIn(Schema):

@@ -1,20 +1,22 @@
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 
-from supportpin.audit.chain import GENESIS, entry_hash
-from supportpin.audit.models import ActorKind, AuditEntry, AuditHead, Event
+from supportpin.audit.leaves import leaf_bytes
+from supportpin.audit.logkeys import log_signer
+from supportpin.audit.merkle import append_tiles, leaf_hash, stored_hashes, tree_hash
+from supportpin.audit.models import ActorKind, AuditEntry, Event, LogCheckpoint, LogTile
+from supportpin.audit.note import Checkpoint, sign_note
+from supportpin.audit.queries import latest_checkpoint, tile_reader
 
-
-@dataclass
-class _Batch:
-    head: AuditHead
-    entries: list[AuditEntry] = field(default_factory=list)
-
+# How many entries one sealing round puts into the tree under one checkpoint.
+SEAL_BATCH = 10_000
+# The PostgreSQL advisory lock only the sealer takes (any fixed number; "SEAL" in ASCII).
+_SEALER_LOCK = 0x5345414C
 
 _local = threading.local()
 
@@ -32,7 +34,7 @@ def record(
     ticket_id: int | None = None,
     detail: dict | None = None,
 ) -> AuditEntry:
-    """Append an entry to the audit chain inside the caller's transaction."""
+    """Append an entry to the access log inside the caller's transaction."""
     entry = AuditEntry(
         at=at,
         event=event,
@@ -47,51 +49,112 @@ def record(
     )
     batch = getattr(_local, "batch", None)
     if batch is not None:
-        _link(entry, batch.head)
-        batch.entries.append(entry)
+        batch.append(entry)
         return entry
-    # savepoint=False: the caller's transaction is the unit; a savepoint would only cost queries.
-    with transaction.atomic(savepoint=False):
-        # Every append locks the head row until the caller commits, so entries form one line
-        # with no two links claiming the same predecessor. Callers record last to keep it short.
-        head = _locked_head()
-        _link(entry, head)
-        entry.save()
-        AuditHead.objects.filter(pk=1).update(seq=head.seq, hash=head.hash)
+    # A plain INSERT, no lock: the sealer gives the entry its place in the tree after commit.
+    entry.save()
     return entry
 
 
 @contextmanager
 def batched_appends() -> Iterator[None]:
-    """Within one transaction, collect every append and write them together at the end.
+    """Within one transaction, collect every append and insert them together at the end.
 
-    For bulk work such as a worker pass: the chain head is locked and updated once, the
-    entries are inserted in one statement. Nothing is written if the block raises.
+    For bulk work such as a worker pass: one INSERT for the whole batch. Nothing is written if
+    the block raises.
     """
     with transaction.atomic():
-        _local.batch = batch = _Batch(head=_locked_head())
+        batch: list[AuditEntry] = []
+        _local.batch = batch
         try:
             yield
         finally:
             _local.batch = None
-        if batch.entries:
-            AuditEntry.objects.bulk_create(batch.entries)
-            AuditHead.objects.filter(pk=1).update(seq=batch.head.seq, hash=batch.head.hash)
+        if batch:
+            AuditEntry.objects.bulk_create(batch)
 
 
-def _link(entry: AuditEntry, head: AuditHead) -> None:
-    """Make `entry` the chain's next link and move `head` (in memory) onto it."""
-    entry.seq = head.seq + 1
-    entry.prev_hash = head.hash
-    entry.hash = entry_hash(entry, head.hash)
-    head.seq, head.hash = entry.seq, entry.hash
+def seal(*, now: datetime, batch_size: int = SEAL_BATCH) -> int:
+    """Put every entry committed before this call into the tree; return how many were sealed.
+
+    Each round of at most `batch_size` entries gives them consecutive leaf indexes, writes the
+    tiles that change and signs a checkpoint, all in one transaction.
+    """
+    newest = AuditEntry.objects.filter(leaf_index__isnull=True).order_by("-id").first()
+    if newest is None:
+        return 0
+    sealed = 0
+    while count := _seal_round(up_to_id=newest.id, now=now, batch_size=batch_size):
+        sealed += count
+    return sealed
 
 
-def _locked_head() -> AuditHead:
-    try:
-        return AuditHead.objects.select_for_update().get(pk=1)
-    except AuditHead.DoesNotExist:
-        # Only on an empty database whose migration row was wiped (tests that flush tables);
-        # an emptied log with entries left would show in verifyaudit as a broken chain.
-        AuditHead.objects.get_or_create(pk=1, defaults={"seq": 0, "hash": GENESIS})
-        return AuditHead.objects.select_for_update().get(pk=1)
+def seal_due(*, now: datetime) -> int:
+    """Seal once SUPPORTPIN_LOG_SEAL_SECONDS have passed since the newest checkpoint."""
+    checkpoint = latest_checkpoint()
+    interval = timedelta(seconds=settings.SUPPORTPIN_LOG_SEAL_SECONDS)
+    if checkpoint is not None and now < checkpoint.created_at + interval:
+        return 0
+    return seal(now=now)
+
+
+def _seal_round(*, up_to_id: int, now: datetime, batch_size: int) -> int:
+    signer = log_signer()
+    with transaction.atomic():
+        _lock_sealer()
+        checkpoint = latest_checkpoint()
+        size = checkpoint.size if checkpoint else 0
+        # Stable order: by id. An entry whose transaction commits after a later id was sealed
+        # (a long transaction) simply gets the next free index in the next round.
+        entries = list(
+            AuditEntry.objects.filter(leaf_index__isnull=True, id__lte=up_to_id).order_by("id")[
+                :batch_size
+            ]
+        )
+        if not entries:
+            return 0
+        new_size = size + len(entries)
+        reader = tile_reader(size)
+        hashes = stored_hashes(size, [leaf_hash(leaf_bytes(e)) for e in entries], reader)
+        tiles = append_tiles(size, hashes, new_size, reader)
+        LogTile.objects.bulk_create(
+            [LogTile(level=t.level, index=t.index, data=data) for t, data in tiles],
+            update_conflicts=True,
+            unique_fields=["level", "index"],
+            update_fields=["data"],
+        )
+        _set_leaf_indexes([e.id for e in entries], first=size)
+        root = tree_hash(new_size, tile_reader(new_size))
+        text = Checkpoint(origin=signer.name, size=new_size, root_hash=root).text()
+        LogCheckpoint.objects.create(
+            size=new_size, root_hash=root, note=sign_note(text, signer), created_at=now
+        )
+    return len(entries)
+
+
+def _set_leaf_indexes(ids: list[int], *, first: int) -> None:
+    # One statement for the whole round: an UPDATE per row (or Django's CASE) costs more than
+    # the hashing.
+    indexes = list(range(first, first + len(ids)))
+    table = AuditEntry._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS e SET leaf_index = v.leaf_index "  # noqa: S608 - our table
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, leaf_index) WHERE e.id = v.id",
+                [ids, indexes],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET leaf_index = %s WHERE id = %s",  # noqa: S608 - our table
+                list(zip(indexes, ids, strict=True)),
+            )
+
+
+def _lock_sealer() -> None:
+    # One sealer at a time, and no request waits for it: only sealers take this lock, held to
+    # the end of the transaction. SQLite needs none: its IMMEDIATE transactions take the one
+    # write lock at BEGIN, so sealers already run one after another.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SEALER_LOCK])

@@ -44,13 +44,12 @@ class ActorKind(models.TextChoices):
 
 
 class AuditEntry(models.Model):
-    """One link of the append-only, hash-chained audit log.
+    """One entry of the append-only access log, a leaf of its Merkle tree once sealed.
 
     Entries copy names and ids instead of pointing at rows, so they stay readable and verifiable
     whatever later happens to the customer, supporter or product.
     """
 
-    seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField()
     event = models.CharField(max_length=32, choices=Event.choices)
     actor_kind = models.CharField(max_length=16, choices=ActorKind.choices)
@@ -61,15 +60,42 @@ class AuditEntry(models.Model):
     grant_id = models.BigIntegerField(null=True, blank=True)
     ticket_id = models.BigIntegerField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    # The entry's place in the tree, given by the sealer; null until then.
+    leaf_index = models.BigIntegerField(null=True, blank=True, unique=True)
 
     class Meta:
-        indexes = [models.Index(fields=["customer", "-seq"], name="audit_customer_idx")]
+        indexes = [
+            models.Index(fields=["customer", "-id"], name="audit_customer_idx"),
+            # The sealer's work list: entries not yet in the tree, oldest first.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(leaf_index__isnull=True),
+                name="audit_unsealed_idx",
+            ),
+        ]
 
 
-class AuditHead(models.Model):
-    """The chain's newest link; one row, locked by every append so the chain stays a line."""
+class LogTile(models.Model):
+    """One C2SP tlog-tiles hash tile of the log's tree, at the width the newest tree gives it.
 
-    seq = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64)
+    A partial tile is a prefix of the full tile it grows into, so one row per (level, index)
+    serves every tree size: a reader cuts it to the width its size needs.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    index = models.BigIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "index"], name="audit_tile_unique"),
+        ]
+
+
+class LogCheckpoint(models.Model):
+    """A signed checkpoint of the log: the tree size and root hash, as a C2SP signed note."""
+
+    size = models.BigIntegerField(unique=True)
+    root_hash = models.BinaryField(max_length=32)
+    note = models.TextField()
+    created_at = models.DateTimeField()

@@ -1,14 +1,111 @@
-from supportpin.audit.models import AuditEntry
+import base64
+import json
+
+from django.db.models import Q
+
+from supportpin.audit.leaves import leaf_bytes
+from supportpin.audit.logkeys import log_signer
+from supportpin.audit.merkle import (
+    HASH_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    Tile,
+    TileHashReader,
+    consistency_proof,
+    inclusion_proof,
+)
+from supportpin.audit.models import AuditEntry, LogCheckpoint, LogTile
+from supportpin.lib.problems import Invalid, NotSealedYet
 
 
 def access_log_page(
     *, customer_number: str, before: int | None, size: int
 ) -> tuple[list[AuditEntry], int | None]:
     """Return one page of the customer's access log, newest first, and the next page's cursor."""
-    entries = AuditEntry.objects.filter(customer=customer_number).order_by("-seq")
+    entries = AuditEntry.objects.filter(customer=customer_number).order_by("-id")
     if before is not None:
-        entries = entries.filter(seq__lt=before)
+        entries = entries.filter(id__lt=before)
     page = list(entries[: size + 1])
     more = len(page) > size
     page = page[:size]
-    return page, (page[-1].seq if more else None)
+    return page, (page[-1].id if more else None)
+
+
+def latest_checkpoint() -> LogCheckpoint | None:
+    """Return the newest signed checkpoint, or None before the first seal."""
+    return LogCheckpoint.objects.order_by("-size").first()
+
+
+def read_tiles(tiles: list[Tile]) -> list[bytes]:
+    """Return the stored bytes of each of `tiles`, cut to its width (short if not stored)."""
+    if not tiles:
+        return []
+    wanted = Q()
+    for tile in tiles:
+        wanted |= Q(level=tile.level, index=tile.index)
+    rows = {
+        (level, index): bytes(data)
+        for level, index, data in LogTile.objects.filter(wanted).values_list(
+            "level", "index", "data"
+        )
+    }
+    # A tile cut short (or missing) yields too few bytes, which the reader refuses.
+    return [rows.get((tile.level, tile.index), b"")[: tile.width * HASH_SIZE] for tile in tiles]
+
+
+def tile_reader(size: int) -> TileHashReader:
+    """Return a hash reader over the stored tiles of the tree of `size` leaves."""
+    return TileHashReader(size, read_tiles)
+
+
+def entry_proof(entry: AuditEntry) -> tuple[LogCheckpoint, list[bytes]]:
+    """Return the newest checkpoint and the inclusion proof of `entry` in its tree."""
+    checkpoint = latest_checkpoint()
+    if entry.leaf_index is None or checkpoint is None or entry.leaf_index >= checkpoint.size:
+        raise NotSealedYet("The entry is sealed within seconds; ask again then.")
+    return checkpoint, inclusion_proof(
+        entry.leaf_index, checkpoint.size, tile_reader(checkpoint.size)
+    )
+
+
+def log_consistency(old_size: int, new_size: int) -> list[bytes]:
+    """Return the proof that the tree of `old_size` leaves is a prefix of `new_size`'s."""
+    checkpoint = latest_checkpoint()
+    size = checkpoint.size if checkpoint else 0
+    if not 0 < old_size <= new_size <= size:
+        raise Invalid(
+            f"Both sizes must lie between 1 and the newest checkpoint's size, {size}, "
+            "the first no larger than the second.",
+            errors=[{"field": "from", "message": "out of range"}],
+        )
+    return consistency_proof(old_size, new_size, tile_reader(new_size))
+
+
+def tile_bytes(path: str) -> bytes | None:
+    """Return the hash tile at `path` as the newest checkpoint's tree holds it, or None."""
+    try:
+        tile = Tile.from_path(path)
+    except ValueError:
+        return None
+    checkpoint = latest_checkpoint()
+    hashes_at_level = (checkpoint.size if checkpoint else 0) >> (TILE_HEIGHT * tile.level)
+    available = min(TILE_WIDTH, hashes_at_level - (tile.index << TILE_HEIGHT))
+    # A full tile only once the tree fills it; a partial one at most as wide as the tree has.
+    if available <= 0 or tile.width > available:
+        return None
+    data = read_tiles([tile])[0]
+    return data if len(data) == tile.width * HASH_SIZE else None
+
+
+def proof_document(entry: AuditEntry) -> dict:
+    """Return what checks `entry` offline: its leaf, inclusion proof, checkpoint and public key."""
+    checkpoint, proof = entry_proof(entry)
+    leaf = leaf_bytes(entry)
+    return {
+        "entry": json.loads(leaf),
+        "leaf_index": entry.leaf_index,
+        "leaf": base64.b64encode(leaf).decode(),
+        "proof": [base64.b64encode(h).decode() for h in proof],
+        "checkpoint": checkpoint.note,
+        "public_key": str(log_signer().verifier),
+    }

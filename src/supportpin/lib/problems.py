@@ -98,3 +98,7 @@ class OwnAccount(Problem):
 
 class Invalid(Problem):
     status, code, title = 422, "invalid", "Invalid input"
+
+
+class NotSealedYet(Problem):
+    status, code, title = 409, "not_sealed_yet", "The entry is not in a signed checkpoint yet"

@@ -12,6 +12,7 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from supportpin.audit.metrics import UnsealedEntries
 from supportpin.notify.metrics import OutboxBacklog
 
 # A `_created` twin of every series doubles what each scrape carries and tells nothing here.
@@ -67,4 +68,5 @@ def exposition() -> bytes:
     else:
         registry.register(REGISTRY)
     registry.register(OutboxBacklog())
+    registry.register(UnsealedEntries())
     return generate_latest(registry)

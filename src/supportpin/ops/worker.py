@@ -8,6 +8,7 @@ import structlog
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from supportpin.access.actions import end_due_ticket_grants, expire_due_pins
+from supportpin.audit.actions import seal_due
 from supportpin.lib import clock
 from supportpin.notify.outbox import send_due
 from supportpin.ops.metrics import observe_pass
@@ -29,6 +30,7 @@ class PassReport:
     reminders: int
     sent: int
     failed: int
+    sealed: int
 
     @property
     def busy(self) -> bool:
@@ -41,6 +43,7 @@ class PassReport:
                 self.reminders,
                 self.sent,
                 self.failed,
+                self.sealed,
             )
         )
 
@@ -49,17 +52,20 @@ class PassReport:
             f"expired {self.pins_expired} PINs; tickets: {self.tickets_autoclosed} auto-closed, "
             f"{self.tickets_locked} locked, {self.reminders} reminded; "
             f"ticket grants: {self.ticket_grants_ended} ended; "
-            f"outbox: {self.sent} sent, {self.failed} failed"
+            f"outbox: {self.sent} sent, {self.failed} failed; "
+            f"access log: {self.sealed} sealed"
         )
 
 
 def run_pass() -> PassReport:
-    """Materialise what time has changed, then send what the outbox holds."""
+    """Materialise what time has changed, send what the outbox holds, seal the access log."""
     now = clock.now()
     expired = expire_due_pins(now=now)
     autoclosed, locked, reminders = materialise_due(now=now)
     ticket_grants_ended = end_due_ticket_grants(now=now)
     sent, failed = send_due(now=clock.now())
+    # Last, so the entries this pass wrote are sealed with it.
+    sealed = seal_due(now=clock.now())
     return PassReport(
         pins_expired=expired,
         tickets_autoclosed=autoclosed,
@@ -68,6 +74,7 @@ def run_pass() -> PassReport:
         reminders=reminders,
         sent=sent,
         failed=failed,
+        sealed=sealed,
     )
 
 

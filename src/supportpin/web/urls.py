@@ -38,6 +38,7 @@ urlpatterns = [
     path("portal/support/grants/<int:grant_id>/revoke/", portal.revoke, name="portal-revoke"),
     path("portal/data/", portal.personal_data, name="portal-data"),
     path("portal/access/", portal.access_log, name="portal-access-log"),
+    path("portal/access/<int:entry_id>/proof", portal.access_proof, name="portal-access-proof"),
     path("portal/tickets/", portal.tickets, name="portal-tickets"),
     path("portal/tickets/new/", portal.new_ticket, name="portal-new-ticket"),
     path("portal/tickets/<int:ticket_id>/", portal.ticket, name="portal-ticket"),

@@ -1,20 +1,23 @@
 """Races that only a real database with row locks settles: parallel redemptions, guesses,
 "Support" clicks and audit appends, each from its own thread and connection (PostgreSQL only)."""
 
+import threading
+import time
 import unittest
 from collections import Counter
 from datetime import timedelta
 
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client, TransactionTestCase, override_settings
 
 from supportpin.access.actions import open_support_pin, redeem_pin
 from supportpin.access.models import Grant, PinAttempt, SupportPin
 from supportpin.accounts.actions import issue_token
 from supportpin.accounts.models import Role
-from supportpin.audit.models import AuditEntry, Event
-from supportpin.audit.verify import verify_chain
+from supportpin.audit.actions import record, seal
+from supportpin.audit.models import ActorKind, AuditEntry, Event
+from supportpin.audit.verify import verify_log
 from supportpin.lib.problems import PinInvalid, TooManyAttempts
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.products.actions import read_product
@@ -56,9 +59,10 @@ class ConcurrencyTestCase(TransactionTestCase):
         return [m.payload for m in messages if address in m.payload["to"]]
 
     def assertChainIntact(self) -> None:
-        checked, breaks = verify_chain()
-        self.assertEqual(breaks, [])
-        self.assertEqual(checked, AuditEntry.objects.count())
+        seal(now=self.now)
+        report = verify_log()
+        self.assertEqual(report.problems, [])
+        self.assertEqual((report.sealed, report.unsealed), (AuditEntry.objects.count(), 0))
 
     def assertOnlyRaised(self, results: list, kinds: tuple[type[Exception], ...]) -> None:
         unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, kinds)]
@@ -216,10 +220,9 @@ class SupportButtonRaceTests(ConcurrencyTestCase):
 
 
 class AuditAppendRaceTests(ConcurrencyTestCase):
-    def test_it_keeps_the_chain_a_line_when_sixteen_reads_append_at_once(self):
+    def test_it_records_sixteen_parallel_reads_each_once(self):
         pin = open_support_pin(customer=self.customer, now=self.now)
         redeem_pin(supporter=self.supporter, customer_number="C-1001", pin=pin.pin, now=self.now)
-        before = AuditEntry.objects.count()
         products = ["gs-1", "vs-1"] * (THREADS // 2)
 
         results = in_parallel(
@@ -233,6 +236,89 @@ class AuditAppendRaceTests(ConcurrencyTestCase):
         self.assertEqual(sorted(r.pk for r in results), sorted(products))
         reads = AuditEntry.objects.filter(event=Event.PRODUCT_READ)
         self.assertEqual(Counter(reads.values_list("product", flat=True)), Counter(products))
-        seqs = list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True))
-        self.assertEqual(seqs, list(range(1, before + THREADS + 1)))
+        self.assertChainIntact()
+
+    def test_it_seals_an_entry_committed_late_in_the_next_round(self):
+        seal(now=self.now)
+        opened, sealed_once = threading.Event(), threading.Event()
+
+        def long_transaction(_):
+            with transaction.atomic():
+                record(**self.read_by("Slow S."))
+                opened.set()
+                # Commit only after a later entry was sealed past this one's id.
+                sealed_once.wait(timeout=30)
+
+        def meanwhile(_):
+            opened.wait(timeout=30)
+            record(**self.read_by("Quick Q."))
+            seal(now=self.now)
+            sealed_once.set()
+
+        self.assertOnlyRaised(in_parallel(lambda f: f(None), [long_transaction, meanwhile]), ())
+        slow = AuditEntry.objects.get(actor="Slow S.")
+        quick = AuditEntry.objects.get(actor="Quick Q.")
+        self.assertLess(slow.id, quick.id)
+        self.assertIsNone(slow.leaf_index)
+
+        seal(now=self.now)
+        slow.refresh_from_db()
+        self.assertEqual(slow.leaf_index, quick.leaf_index + 1)
+        self.assertChainIntact()
+
+    def read_by(self, actor: str) -> dict:
+        return {
+            "event": Event.PRODUCT_READ,
+            "at": self.now,
+            "actor_kind": ActorKind.SUPPORTER,
+            "actor": actor,
+            "customer": "C-1001",
+            "product": "gs-1",
+        }
+
+    def test_it_loses_and_duplicates_no_entry_when_sealing_while_sixteen_writers_append(self):
+        per_writer = 40
+        writers_done = threading.Event()
+
+        def append(writer: int) -> None:
+            for n in range(per_writer):
+                # Each in its own transaction, some of them held open while others commit.
+                with transaction.atomic():
+                    record(
+                        event=Event.PRODUCT_READ,
+                        at=self.now,
+                        actor_kind=ActorKind.SUPPORTER,
+                        actor=f"Supporter {writer:02}",
+                        customer="C-1001",
+                        product="gs-1",
+                        detail={"writer": writer, "n": n},
+                    )
+                    if n % 7 == 0:
+                        time.sleep(0.005)
+
+        def work(role):
+            if role != "sealer":
+                try:
+                    return append(role)
+                finally:
+                    finished.append(role)
+                    if len(finished) == THREADS:
+                        writers_done.set()
+            rounds = 0
+            while not writers_done.is_set():
+                rounds += bool(seal(now=self.now))
+            return rounds
+
+        finished: list[int] = []
+        results = in_parallel(work, [*range(THREADS), "sealer"])
+
+        self.assertOnlyRaised(results, ())
+        self.assertGreater(results[-1], 1, "the sealer sealed while the writers appended")
+        seal(now=self.now)
+        written = AuditEntry.objects.filter(event=Event.PRODUCT_READ)
+        pairs = Counter((e.detail["writer"], e.detail["n"]) for e in written)
+        self.assertEqual(len(pairs), THREADS * per_writer)
+        self.assertEqual(set(pairs.values()), {1})
+        indexes = sorted(AuditEntry.objects.values_list("leaf_index", flat=True))
+        self.assertEqual(indexes, list(range(AuditEntry.objects.count())))
         self.assertChainIntact()

@@ -66,7 +66,7 @@ class StaffAuditTests(SupportPinTestCase):
     def entries(self, event: Event) -> list[tuple]:
         return list(
             AuditEntry.objects.filter(event=event)
-            .order_by("seq")
+            .order_by("id")
             .values_list("actor_kind", "actor", "customer", "detail")
         )
 

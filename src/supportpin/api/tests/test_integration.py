@@ -216,7 +216,7 @@ class DecisionTests(SupportPinTestCase):
             self.assertTrue(self.decision()["allowed"], moment)
         self.assertTrue(self.decision(product="vs-1")["allowed"])
 
-        entries = AuditEntry.objects.filter(event=Event.ACCESS_DECIDED).order_by("seq")
+        entries = AuditEntry.objects.filter(event=Event.ACCESS_DECIDED).order_by("id")
         logged = [(e.product, e.at.strftime("%H:%M:%S")) for e in entries]
         self.assertEqual(logged, [("gs-1", "09:00:00"), ("gs-1", "09:05:00"), ("vs-1", "09:09:59")])
 

@@ -85,6 +85,8 @@ class PersonalDataTests(SupportPinTestCase):
                     "ticket_id": ticket_id,
                     "id": ticket_id,
                     "username": "olga",
+                    "entry_id": ticket_id,
+                    "path": "0/000.p/1",
                 },
             )
         self.block_supporter()

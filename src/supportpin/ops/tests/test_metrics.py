@@ -106,6 +106,15 @@ class MetricsTests(SupportPinTestCase):
         deliveries = "supportpin_outbox_deliveries_total"
         self.assertEqual(self.moved(waiting, after, deliveries, kind="email", outcome="sent"), 1)
 
+    def test_it_reports_the_entries_no_checkpoint_covers_yet(self):
+        self.redeem(self.current_pin())  # the PIN's issue and its redemption: two entries
+        before = self.scrape()[("supportpin_log_unsealed_entries", frozenset())]
+
+        call_command("seal", stdout=StringIO())
+
+        self.assertGreaterEqual(before, 2)
+        self.assertEqual(self.scrape()[("supportpin_log_unsealed_entries", frozenset())], 0)
+
     def test_it_names_routes_not_customer_numbers_or_usernames(self):
         sam = self.token_for(self.supporter)
         self.get(f"/support/customers/{self.customer.pk}/products", sam)
@@ -199,6 +208,7 @@ class WorkerMetricsTests(TransactionTestCase):
                     reminders=0,
                     sent=3,
                     failed=0,
+                    sealed=0,
                 ),
                 sleep=lambda _: None,
                 passes=2,

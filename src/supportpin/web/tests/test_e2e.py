@@ -40,7 +40,6 @@ from testsupport import (  # noqa: E402
     make_product,
     make_staff,
     personal_markers,
-    restore_audit_head,
 )
 
 CHROMIUM_ARGS = [
@@ -85,11 +84,10 @@ def browser(request):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _audit_head_kept(django_db_blocker):
-    """Put back the audit chain's head row (made by a migration) that each flush removes."""
+def _connection_closed(django_db_blocker):
+    """Close this module's last connection at its end."""
     yield
     with django_db_blocker.unblock():
-        restore_audit_head()
         # Otherwise this module's last connection stays open and PostgreSQL cannot drop the
         # test database at the end of the session.
         connection.close()
@@ -160,8 +158,6 @@ def browsers(browser, live_server):
 @pytest.fixture
 def world(live_server):
     """Customer C-1001 with gs-1 and vs-1, supporters sam and olga, admin ada."""
-    # A flush after an earlier transactional test removed the head row a migration creates.
-    restore_audit_head()
     now = clock.now()
     customer = make_customer("C-1001", now=now)
     make_product("gs-1", customer, now=now)

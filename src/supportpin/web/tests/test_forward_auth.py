@@ -18,7 +18,7 @@ class ForwardAuthTests(WebTestCase):
         return self.client.get("/auth/forward", headers={header: uri})
 
     def proxied_entries(self) -> list[tuple[str, str]]:
-        entries = AuditEntry.objects.filter(detail__via="forward auth").order_by("seq")
+        entries = AuditEntry.objects.filter(detail__via="forward auth").order_by("id")
         return [(e.product, e.at.isoformat()) for e in entries]
 
     def test_it_answers_401_without_a_staff_session(self):

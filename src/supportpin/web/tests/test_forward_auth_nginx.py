@@ -33,7 +33,6 @@ from testsupport import (
     make_customer,
     make_product,
     make_staff,
-    restore_audit_head,
 )
 
 NGINX = shutil.which("nginx") or (
@@ -96,7 +95,6 @@ class NginxForwardAuthTests(LiveServerTestCase):
         cls.tool.shutdown()
         cls.tool.server_close()
         cls.folder.cleanup()
-        restore_audit_head()
         super().tearDownClass()
 
     @classmethod
@@ -136,7 +134,6 @@ class NginxForwardAuthTests(LiveServerTestCase):
         raise AssertionError(f"nginx did not start: {(folder / 'error.log').read_text()}")
 
     def setUp(self):
-        restore_audit_head()
         traveller = time_machine.travel(START, tick=False)
         self.clock = traveller.start()
         self.addCleanup(traveller.stop)

@@ -62,7 +62,7 @@ class OidcTestCase(WebTestCase):
         return self.come_back(self.start(client), client)
 
     def sign_in_events(self) -> list[dict]:
-        entries = AuditEntry.objects.filter(event=Event.STAFF_SIGNED_IN).order_by("seq")
+        entries = AuditEntry.objects.filter(event=Event.STAFF_SIGNED_IN).order_by("id")
         return [{"actor": e.actor, **e.detail} for e in entries]
 
     def assertSignedInAs(self, staff: Staff) -> None:

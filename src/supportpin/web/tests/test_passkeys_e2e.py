@@ -20,7 +20,7 @@ from testsupport import PASSWORD
 browser = test_e2e.browser
 browsers = test_e2e.browsers
 world = test_e2e.world
-_audit_head_kept = test_e2e._audit_head_kept
+_connection_closed = test_e2e._connection_closed
 
 
 @pytest.fixture(autouse=True)

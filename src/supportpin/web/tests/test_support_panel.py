@@ -299,7 +299,7 @@ class ProductPageTests(PanelTestCase):
         self.assertNoPersonalData(page)
         entries = AuditEntry.objects.filter(event=Event.PRODUCT_READ)
         self.assertEqual(entries.count(), before + 1)
-        entry = entries.order_by("-seq").first()
+        entry = entries.order_by("-id").first()
         self.assertEqual((entry.product, entry.actor, entry.basis), ("gs-1", "Sam S.", "pin"))
 
     def test_it_hides_another_customers_product_and_logs_no_read(self):

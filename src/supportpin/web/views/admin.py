@@ -1,4 +1,4 @@
-"""Admin pages: supporter accounts, lockouts, failed PIN attempts, audit-chain status."""
+"""Admin pages: supporter accounts, lockouts, failed PIN attempts, access-log integrity."""
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +11,7 @@ from supportpin.access.models import PinAttempt
 from supportpin.accounts.actions import Actor, create_staff, set_staff_active
 from supportpin.accounts.models import Role, Staff
 from supportpin.audit.models import ActorKind, AuditEntry, Event
-from supportpin.audit.verify import verify_chain
+from supportpin.audit.verify import verify_log
 from supportpin.lib import clock
 from supportpin.lib.problems import OwnAccount, UsernameTaken
 from supportpin.web.forms import StaffCreateForm
@@ -46,7 +46,7 @@ def staff_list(request):
     context = {
         "form": form,
         "staff": Staff.objects.order_by("-is_active", "username"),
-        "lockouts": AuditEntry.objects.filter(event=Event.SUPPORTER_BLOCKED).order_by("-seq")[:20],
+        "lockouts": AuditEntry.objects.filter(event=Event.SUPPORTER_BLOCKED).order_by("-id")[:20],
         "attempts": PinAttempt.objects.select_related("supporter").order_by("-at")[:50],
     }
     return render(request, "web/admin/staff.html", context, status=400 if form.errors else 200)
@@ -86,5 +86,6 @@ def staff_change(request, staff_id: int, change: str):
 
 @admin_required
 def audit_status(request):
-    checked, breaks = verify_chain()
-    return render(request, "web/admin/audit.html", {"checked": checked, "breaks": breaks})
+    report = verify_log()
+    context = {"checked": report.sealed, "breaks": report.problems}
+    return render(request, "web/admin/audit.html", context)

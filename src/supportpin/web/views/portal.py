@@ -1,6 +1,7 @@
 """The customer portal: products, Support-PIN, personal data, tickets, access log."""
 
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,9 +17,10 @@ from supportpin.access.actions import (
     rotate_pin,
 )
 from supportpin.accounts.models import PersonalData
-from supportpin.audit.queries import access_log_page
+from supportpin.audit.access import access_entry_for_customer
+from supportpin.audit.queries import access_log_page, latest_checkpoint, proof_document
 from supportpin.lib import clock
-from supportpin.lib.problems import NotFound, Problem
+from supportpin.lib.problems import NotFound, NotSealedYet, Problem
 from supportpin.products.models import Product
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import Ticket
@@ -108,8 +110,30 @@ def access_log(request):
     entries, next_cursor = access_log_page(
         customer_number=request.customer.pk, before=before, size=PAGE_SIZE
     )
-    context = {"entries": entries, "next_cursor": next_cursor}
+    checkpoint = latest_checkpoint()
+    context = {
+        "entries": entries,
+        "next_cursor": next_cursor,
+        "sealed_at": checkpoint.created_at if checkpoint else None,
+    }
     return render(request, "web/portal/access_log.html", context)
+
+
+@customer_required
+def access_proof(request, entry_id: int):
+    try:
+        entry = access_entry_for_customer(request.customer.pk, entry_id)
+        document = proof_document(entry)
+    except NotFound:
+        return not_found(request)
+    except NotSealedYet:
+        messages.info(
+            request, _("This entry is being sealed: its proof is ready in a few seconds.")
+        )
+        return redirect("web:portal-access-log")
+    response = JsonResponse(document, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="access-log-proof-{entry.pk}.json"'
+    return response
 
 
 @customer_required
