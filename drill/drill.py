@@ -41,6 +41,7 @@ REDIS_URL = "redis://127.0.0.1:6379/13"
 CUSTOMERS = 24
 SUPPORTERS = 6
 THROTTLE = "10/5m"
+WORKER_KILLS = 1  # the drill kills one worker, once
 
 
 # --- what the drill records ------------------------------------------------------------------
@@ -654,14 +655,15 @@ def report(record: Record, folder: Path, args, load_seconds, drained, env) -> li
         drained and unsent == 0,
         f"every outbox message sent ({messages.count()} messages, {unsent} not)",
     )
+    # A worker sends one message at a time. Killed after a send but before it could write the
+    # send down, that one message goes out again once its lease runs out: same delivery id,
+    # so a receiver drops it. Anything beyond that one would be a real double delivery.
+    repeats = sum(n - 1 for n in received.values()) + max(mail_count - mails, 0)
     check(
-        len(received) == hooks and set(received.values()) <= {1},
-        f"each webhook received once ({hooks} queued, {len(received)} ids received, "
-        f"{sum(n - 1 for n in received.values())} repeats)",
-    )
-    check(
-        mail_count == mails,
-        f"each e-mail delivered once ({mails} queued, {mail_count} in the mail folder)",
+        len(received) == hooks and mail_count >= mails and repeats <= WORKER_KILLS,
+        f"each message delivered, each once but for the killed worker's ({hooks} webhooks "
+        f"queued, {len(received)} ids received; {mails} e-mails queued, {mail_count} in the mail "
+        f"folder; {repeats} repeats, at most {WORKER_KILLS} allowed)",
     )
 
     # Seal what the workers had not sealed yet when they stopped, so the whole log is checked.
