@@ -1,7 +1,9 @@
 """Small pieces shared by the web views: error pages and messages, cursors."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from supportpin.lib import clock
@@ -40,7 +42,17 @@ def problem_text(problem: Problem) -> str:
         "invalid": _("Please check your input."),
         "own_account": _("You cannot disable your own account."),
     }
+    if problem.code == "invalid" and any(e.get("field") == "files" for e in problem.errors or []):
+        return attachment_limits()
     return texts.get(problem.code, problem.detail)
+
+
+def attachment_limits() -> str:
+    """Say, in the user's language, which files a message may carry."""
+    return _("Attach at most %(count)d files to one message, each from 1 byte up to %(size)s.") % {
+        "count": settings.SUPPORTPIN_ATTACHMENTS_PER_MESSAGE,
+        "size": filesizeformat(settings.SUPPORTPIN_ATTACHMENT_MAX_BYTES),
+    }
 
 
 def cursor_param(request) -> int | None:
@@ -57,7 +69,9 @@ def ticket_context(ticket: Ticket, form) -> dict:
     now = clock.now()
     return {
         "ticket": ticket,
-        "messages_list": ticket.messages.select_related("author_staff").order_by("id"),
+        "messages_list": ticket.messages.select_related("author_staff")
+        .prefetch_related("attachments")
+        .order_by("id"),
         "form": form,
         "locked": ticket.is_locked(now),
         "closed": ticket.status_at(now) == Status.CLOSED,
