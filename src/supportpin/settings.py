@@ -165,8 +165,29 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Attachments go through the default storage: local files under MEDIA_ROOT, or an
+# S3-compatible bucket when SUPPORTPIN_S3_BUCKET is set (django-storages, `pip install .[s3]`).
+MEDIA_ROOT = env.path("SUPPORTPIN_MEDIA_ROOT", default=VAR_DIR / "media")
+S3_BUCKET = env.str("SUPPORTPIN_S3_BUCKET", default="")
+DEFAULT_STORAGE = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("SUPPORTPIN_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("SUPPORTPIN_S3_REGION", default="") or None,
+            "access_key": env.str("SUPPORTPIN_S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("SUPPORTPIN_S3_SECRET_KEY", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Served straight from the package, so a server works before (or without) collectstatic;
@@ -242,6 +263,9 @@ SUPPORTPIN_SUPPORTER_FAILURE_WINDOW_HOURS = env.int(
 )
 SUPPORTPIN_TICKET_AUTOCLOSE_DAYS = env.int("SUPPORTPIN_TICKET_AUTOCLOSE_DAYS", default=14)
 SUPPORTPIN_TICKET_LOCK_DAYS = env.int("SUPPORTPIN_TICKET_LOCK_DAYS", default=30)
+# Files on one ticket message: how many, and how large each may be.
+SUPPORTPIN_ATTACHMENTS_PER_MESSAGE = env.int("SUPPORTPIN_ATTACHMENTS_PER_MESSAGE", default=5)
+SUPPORTPIN_ATTACHMENT_MAX_BYTES = env.int("SUPPORTPIN_ATTACHMENT_MAX_BYTES", default=10 * 2**20)
 SUPPORTPIN_STAFF_TOKEN_HOURS = min(env.int("SUPPORTPIN_STAFF_TOKEN_HOURS", default=12), 12)
 SUPPORTPIN_CUSTOMER_TOKEN_HOURS = env.int("SUPPORTPIN_CUSTOMER_TOKEN_HOURS", default=24)
 # Off: customers sign in only through one-time links from the provider's panel, whose address

@@ -2,11 +2,12 @@
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils.timezone import localtime
@@ -382,13 +383,20 @@ def release_ticket(*, staff: Staff, ticket_id: int, now: datetime) -> Ticket:
     return _changing_ticket(ticket_id, now, ticket_actions.release_ticket, staff=staff)
 
 
-def add_customer_message(*, customer: Customer, ticket_id: int, body: str, now: datetime):
+def add_customer_message(
+    *,
+    customer: Customer,
+    ticket_id: int,
+    body: str,
+    now: datetime,
+    files: Sequence[UploadedFile] = (),
+):
     """Add the customer's message; reopening the ticket gives its holder access again."""
     with transaction.atomic():
         # See _changing_ticket: time may have ended the grant before the message reopens.
         _settle_ticket_grant(_lock_ticket(ticket_id), now)
         message = ticket_actions.add_customer_message(
-            customer=customer, ticket_id=ticket_id, body=body, now=now
+            customer=customer, ticket_id=ticket_id, body=body, now=now, files=files
         )
         _settle_ticket_grant(message.ticket, now)
     return message

@@ -19,6 +19,8 @@ RAISED = {
     "POST /api/v1/support/products/{product_id}/actions": (404,),
     "GET /api/v1/me/tickets/{ticket_id}": (404,),
     "POST /api/v1/me/tickets/{ticket_id}/messages": (404, 409),
+    "GET /api/v1/me/tickets/{ticket_id}/attachments/{attachment_id}": (404,),
+    "GET /api/v1/me/tickets/{ticket_id}/attachments/{attachment_id}/preview": (404,),
     "POST /api/v1/me/tickets/{ticket_id}/close": (404, 409),
     "POST /api/v1/me/tickets/{ticket_id}/reopen": (404, 409),
     "GET /api/v1/support/tickets/{ticket_id}": (404,),
@@ -28,6 +30,8 @@ RAISED = {
     "POST /api/v1/support/tickets/{ticket_id}/claim": (404, 409),
     "POST /api/v1/support/tickets/{ticket_id}/release": (404, 409),
     "POST /api/v1/support/tickets/{ticket_id}/messages": (404, 409),
+    "GET /api/v1/support/tickets/{ticket_id}/attachments/{attachment_id}": (404,),
+    "GET /api/v1/support/tickets/{ticket_id}/attachments/{attachment_id}/preview": (404,),
     "POST /api/v1/support/tickets/{ticket_id}/close": (404, 409),
     "POST /api/v1/support/tickets/{ticket_id}/reopen": (404, 409),
 }

@@ -120,4 +120,8 @@ def message(m: Message) -> dict:
         "author": staff.display_name if staff else m.ticket.customer_id,
         "body": m.body,
         "created_at": m.created_at,
+        "attachments": [
+            {"id": a.pk, "name": a.name, "size": a.size, "preview": bool(a.image_type)}
+            for a in m.attachments.all()
+        ],
     }

@@ -166,12 +166,21 @@ class MessageIn(Schema):
     body: Body
 
 
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    size: int
+    # True when the content is a PNG, JPEG, GIF or WebP image: it then has a preview.
+    preview: bool
+
+
 class MessageOut(Schema):
     id: int
     author_role: Literal["customer", "supporter"]
     author: str
     body: str
     created_at: datetime
+    attachments: list[AttachmentOut]
 
 
 class TicketOut(Schema):

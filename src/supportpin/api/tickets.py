@@ -1,19 +1,24 @@
+import json
 from typing import Literal
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
+from ninja.errors import ValidationError
 from pydantic import Field
+from pydantic import ValidationError as SchemaError
 
 from supportpin.access import actions as grant_actions
 from supportpin.access.actions import claim_ticket, release_ticket
 from supportpin.api import present
 from supportpin.api.paging import PAGE_SIZE, next_link
+from supportpin.api.parsing import StrictJSONParser
 from supportpin.api.schemas import MessageIn, MessageOut, TicketDetailOut, TicketIn, TicketOut
 from supportpin.api.security import customer_of, customer_only, staff_of, staff_only
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound
-from supportpin.tickets import actions
+from supportpin.tickets import actions, attachments
 from supportpin.tickets.models import Status as TicketStatus
 from supportpin.tickets.models import Ticket
 from supportpin.tickets.queries import queue, ticket_page
@@ -39,9 +44,54 @@ def _one(tickets: QuerySet[Ticket], ticket_id: int) -> Ticket:
     return ticket
 
 
+# A message is JSON `{"body": ...}` or a multipart form with a `body` field and `files`.
+MESSAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/MessageIn"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["body"],
+                    "properties": {
+                        "body": {"type": "string", "minLength": 1, "maxLength": 10000},
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+def _message_in(request: HttpRequest) -> tuple[str, list[UploadedFile]]:
+    """Read a message's text and files from a JSON body or a multipart form."""
+    if request.content_type == "multipart/form-data":
+        data: object = {"body": request.POST.get("body", "")}
+        files = request.FILES.getlist("files")
+    else:
+        try:
+            data = StrictJSONParser().parse_body(request)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValidationError([{"loc": ("body",), "msg": "not JSON"}]) from exc
+        files = []
+    try:
+        message = MessageIn.model_validate(data)
+    except SchemaError as exc:
+        raise ValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
+    if "\x00" in message.body:
+        raise ValidationError([{"loc": ("body", "body"), "msg": "text must not contain NUL"}])
+    return message.body, files
+
+
 def _detail(ticket: Ticket):
     # The ticket's own manager hands each message this ticket: no second load of it.
-    messages = list(ticket.messages.select_related("author_staff").order_by("id"))
+    messages = list(
+        ticket.messages.select_related("author_staff")
+        .prefetch_related("attachments")
+        .order_by("id")
+    )
     return present.ticket(ticket, clock.now(), messages=messages)
 
 
@@ -86,13 +136,30 @@ def get_my_ticket(request: HttpRequest, ticket_id: int):
     return _detail(_one(Ticket.objects.filter(customer=customer_of(request)), ticket_id))
 
 
-@customer_router.post("/me/tickets/{ticket_id}/messages", response={201: MessageOut})
-def post_my_message(request: HttpRequest, ticket_id: int, payload: MessageIn):
-    """Write to my ticket; a closed ticket opens again."""
+@customer_router.post(
+    "/me/tickets/{ticket_id}/messages", response={201: MessageOut}, openapi_extra=MESSAGE_BODY
+)
+def post_my_message(request: HttpRequest, ticket_id: int):
+    """Write to my ticket, with files if any; a closed ticket opens again."""
+    body, files = _message_in(request)
     message = grant_actions.add_customer_message(
-        customer=customer_of(request), ticket_id=ticket_id, body=payload.body, now=clock.now()
+        customer=customer_of(request), ticket_id=ticket_id, body=body, now=clock.now(), files=files
     )
     return Status(201, present.message(message))
+
+
+@customer_router.get("/me/tickets/{ticket_id}/attachments/{attachment_id}")
+def get_my_attachment(request: HttpRequest, ticket_id: int, attachment_id: int):
+    """Download a file of my ticket."""
+    own = Ticket.objects.filter(customer=customer_of(request))
+    return attachments.serve(attachments.find(own, ticket_id, attachment_id), preview=False)
+
+
+@customer_router.get("/me/tickets/{ticket_id}/attachments/{attachment_id}/preview")
+def preview_my_attachment(request: HttpRequest, ticket_id: int, attachment_id: int):
+    """Show an image of my ticket inline, in a sandbox; 404 for files that are no image."""
+    own = Ticket.objects.filter(customer=customer_of(request))
+    return attachments.serve(attachments.find(own, ticket_id, attachment_id), preview=True)
 
 
 @customer_router.post("/me/tickets/{ticket_id}/close", response=TicketOut)
@@ -148,13 +215,30 @@ def release(request: HttpRequest, ticket_id: int):
     return _summary(ticket)
 
 
-@support_router.post("/support/tickets/{ticket_id}/messages", response={201: MessageOut})
-def post_reply(request: HttpRequest, ticket_id: int, payload: MessageIn):
-    """Answer the customer (assignee only)."""
+@support_router.post(
+    "/support/tickets/{ticket_id}/messages", response={201: MessageOut}, openapi_extra=MESSAGE_BODY
+)
+def post_reply(request: HttpRequest, ticket_id: int):
+    """Answer the customer, with files if any (assignee only)."""
+    body, files = _message_in(request)
     message = actions.reply(
-        supporter=staff_of(request), ticket_id=ticket_id, body=payload.body, now=clock.now()
+        supporter=staff_of(request), ticket_id=ticket_id, body=body, now=clock.now(), files=files
     )
     return Status(201, present.message(message))
+
+
+@support_router.get("/support/tickets/{ticket_id}/attachments/{attachment_id}")
+def get_attachment(request: HttpRequest, ticket_id: int, attachment_id: int):
+    """Download a file of any ticket (every supporter may read every ticket)."""
+    found = attachments.find(Ticket.objects.all(), ticket_id, attachment_id)
+    return attachments.serve(found, preview=False)
+
+
+@support_router.get("/support/tickets/{ticket_id}/attachments/{attachment_id}/preview")
+def preview_attachment(request: HttpRequest, ticket_id: int, attachment_id: int):
+    """Show an image of any ticket inline, in a sandbox; 404 for files that are no image."""
+    found = attachments.find(Ticket.objects.all(), ticket_id, attachment_id)
+    return attachments.serve(found, preview=True)
 
 
 @support_router.post("/support/tickets/{ticket_id}/close", response=TicketOut)

@@ -1,8 +1,10 @@
 """Every change to tickets: the customer's side, the supporter's side, and what time changes."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.timezone import localtime
@@ -22,6 +24,7 @@ from supportpin.lib.problems import (
 )
 from supportpin.notify.actions import queue_email
 from supportpin.products.models import Product
+from supportpin.tickets import attachments
 from supportpin.tickets.models import (
     AuthorRole,
     CloseReason,
@@ -85,9 +88,15 @@ def open_ticket(
 
 
 def add_customer_message(
-    *, customer: Customer, ticket_id: int, body: str, now: datetime
+    *,
+    customer: Customer,
+    ticket_id: int,
+    body: str,
+    now: datetime,
+    files: Sequence[UploadedFile] = (),
 ) -> Message:
-    """Add the customer's message; it sets the ticket waiting for support and reopens it."""
+    """Add the customer's message and its files; it sets the ticket waiting for support."""
+    attachments.check_files(files)
     with transaction.atomic():
         ticket = _locked_ticket(Ticket.objects.filter(customer=customer), ticket_id, now)
         _refuse_if_locked(ticket, now)
@@ -96,8 +105,16 @@ def add_customer_message(
         message = Message.objects.create(
             ticket=ticket, author_role=AuthorRole.CUSTOMER, body=body, created_at=now
         )
+        stored = attachments.store(message, files, now)
         _set_status(ticket, Status.OPEN, now, last_message_at=now)
-        _audit(Event.TICKET_MESSAGE, ticket, now, ActorKind.CUSTOMER, customer.number)
+        _audit(
+            Event.TICKET_MESSAGE,
+            ticket,
+            now,
+            ActorKind.CUSTOMER,
+            customer.number,
+            detail=attachments.audit_detail(stored),
+        )
     return message
 
 
@@ -171,8 +188,16 @@ def release_ticket(*, staff: Staff, ticket_id: int, now: datetime) -> Ticket:
     return ticket
 
 
-def reply(*, supporter: Staff, ticket_id: int, body: str, now: datetime) -> Message:
-    """The assignee answers; the customer is told by e-mail."""
+def reply(
+    *,
+    supporter: Staff,
+    ticket_id: int,
+    body: str,
+    now: datetime,
+    files: Sequence[UploadedFile] = (),
+) -> Message:
+    """The assignee answers, with files if any; the customer is told by e-mail."""
+    attachments.check_files(files)
     with transaction.atomic():
         ticket = _locked_ticket(Ticket.objects.all(), ticket_id, now)
         _refuse_unless_assignee(ticket, supporter, now)
@@ -185,6 +210,7 @@ def reply(*, supporter: Staff, ticket_id: int, body: str, now: datetime) -> Mess
             body=body,
             created_at=now,
         )
+        stored = attachments.store(message, files, now)
         _set_status(ticket, Status.ANSWERED, now, last_message_at=now)
         queue_email(
             to=customer_email(ticket.customer_id),
@@ -196,7 +222,13 @@ def reply(*, supporter: Staff, ticket_id: int, body: str, now: datetime) -> Mess
             ),
             now=now,
         )
-        _audit(Event.TICKET_REPLIED, ticket, now, *_staff_actor(supporter))
+        _audit(
+            Event.TICKET_REPLIED,
+            ticket,
+            now,
+            *_staff_actor(supporter),
+            detail=attachments.audit_detail(stored),
+        )
     return message
 
 

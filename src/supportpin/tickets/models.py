@@ -1,3 +1,4 @@
+import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -157,3 +158,24 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.pk} on ticket {self.ticket_id}"
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """Store under a random name: the customer's file name never reaches the storage."""
+    return f"attachments/{secrets.token_hex(16)}"
+
+
+class Attachment(models.Model):
+    """A file sent with a message; served only to those who may read its ticket."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    # The name the sender gave, shown and offered on download; never used as a path.
+    name = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField()
+    # Set only when Pillow read the content as one of the safe raster formats.
+    image_type = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"attachment {self.pk} on message {self.message_id}"

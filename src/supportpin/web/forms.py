@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from supportpin.web.pages import product_word
+from supportpin.web.pages import attachment_limits, product_word
 
 
 class CustomerSignInForm(forms.Form):
@@ -78,8 +78,31 @@ class TicketForm(forms.Form):
         ]
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Any number of files; the limits are the action's (tickets.attachments.check_files)."""
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(upload, initial) for upload in data]
+        return [single(data, initial)] if data else []
+
+
 class MessageForm(forms.Form):
     body = forms.CharField(label=_("Your message"), max_length=10000, widget=forms.Textarea)
+    attachments = MultipleFileField(
+        label=_("Attach files"),
+        required=False,
+        widget=MultipleFileInput(attrs={"aria-label": _("Attach files")}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].help_text = attachment_limits()
 
 
 class StaffCreateForm(forms.Form):

@@ -2,9 +2,11 @@
 
 import sys
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -50,6 +52,8 @@ def problem_text(problem: Problem) -> str:
         "invalid": _("Please check your input."),
         "own_account": _("You cannot disable your own account."),
     }
+    if problem.code == "invalid" and any(e.get("field") == "files" for e in problem.errors or []):
+        return attachment_limits()
     return texts.get(problem.code, problem.detail)
 
 
@@ -122,6 +126,14 @@ def ask_to_confirm(request, *, question: str, confirm_label: str, cancel_url: st
     return render(request, "web/confirm.html", context)
 
 
+def attachment_limits() -> str:
+    """Say, in the user's language, which files a message may carry."""
+    return _("Attach at most %(count)d files to one message, each from 1 byte up to %(size)s.") % {
+        "count": settings.SUPPORTPIN_ATTACHMENTS_PER_MESSAGE,
+        "size": filesizeformat(settings.SUPPORTPIN_ATTACHMENT_MAX_BYTES),
+    }
+
+
 def cursor_param(request) -> int | None:
     """The `cursor` query parameter as a positive integer, or None."""
     try:
@@ -136,7 +148,9 @@ def ticket_context(ticket: Ticket, form) -> dict:
     now = clock.now()
     return {
         "ticket": ticket,
-        "messages_list": ticket.messages.select_related("author_staff").order_by("id"),
+        "messages_list": ticket.messages.select_related("author_staff")
+        .prefetch_related("attachments")
+        .order_by("id"),
         "form": form,
         "locked": ticket.is_locked(now),
         "locks_at": ticket.locks_at(),

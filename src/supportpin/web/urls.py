@@ -42,6 +42,17 @@ urlpatterns = [
     path("portal/tickets/", portal.tickets, name="portal-tickets"),
     path("portal/tickets/new/", portal.new_ticket, name="portal-new-ticket"),
     path("portal/tickets/<int:ticket_id>/", portal.ticket, name="portal-ticket"),
+    path(
+        "portal/tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
+        portal.attachment,
+        name="portal-attachment",
+    ),
+    path(
+        "portal/tickets/<int:ticket_id>/attachments/<int:attachment_id>/preview/",
+        portal.attachment,
+        {"preview": True},
+        name="portal-attachment-preview",
+    ),
     re_path(
         r"^portal/tickets/(?P<ticket_id>[0-9]+)/(?P<change>close|reopen)/$",
         portal.ticket_status,
@@ -62,6 +73,17 @@ urlpatterns = [
     ),
     path("support/tickets/", support.tickets, name="support-tickets"),
     path("support/tickets/<int:ticket_id>/", support.ticket, name="support-ticket"),
+    path(
+        "support/tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
+        support.attachment,
+        name="support-attachment",
+    ),
+    path(
+        "support/tickets/<int:ticket_id>/attachments/<int:attachment_id>/preview/",
+        support.attachment,
+        {"preview": True},
+        name="support-attachment-preview",
+    ),
     re_path(
         r"^support/tickets/(?P<ticket_id>[0-9]+)/(?P<change>claim|release|close|reopen)/$",
         support.ticket_change,

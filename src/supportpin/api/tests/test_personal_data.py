@@ -83,6 +83,8 @@ class PersonalDataTests(SupportPinTestCase):
                     "product_id": product,
                     "grant_id": grant_id,
                     "ticket_id": ticket_id,
+                    # No such file: a found one streams, and its content is the customer's.
+                    "attachment_id": 999999,
                     "id": ticket_id,
                     "username": "olga",
                     "entry_id": ticket_id,

@@ -23,6 +23,7 @@ from supportpin.lib import clock
 from supportpin.lib.problems import NotFound, NotSealedYet, Problem
 from supportpin.products.models import Product
 from supportpin.tickets import actions as ticket_actions
+from supportpin.tickets import attachments
 from supportpin.tickets.models import Ticket
 from supportpin.web.forms import SUBJECT_MAX_LENGTH, MessageForm, TicketForm
 from supportpin.web.pages import (
@@ -192,7 +193,7 @@ def _follow_up_of(request) -> dict:
 
 @customer_required
 def ticket(request, ticket_id: int):
-    form = MessageForm(request.POST or None)
+    form = MessageForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         # The action loads (and locks) the ticket itself: the view does not load it before.
         try:
@@ -201,6 +202,7 @@ def ticket(request, ticket_id: int):
                 ticket_id=ticket_id,
                 body=form.cleaned_data["body"],
                 now=clock.now(),
+                files=form.cleaned_data["attachments"],
             )
         except NotFound:
             return not_found(request)
@@ -229,3 +231,13 @@ def ticket_status(request, ticket_id: int, change: str):
     except Problem as problem:
         show_problem(request, problem)
     return redirect("web:portal-ticket", ticket_id=ticket_id)
+
+
+@customer_required
+def attachment(request, ticket_id: int, attachment_id: int, preview: bool = False):
+    """A file of one of my tickets: a download, or an image's sandboxed preview."""
+    own = Ticket.objects.filter(customer=request.customer)
+    try:
+        return attachments.serve(attachments.find(own, ticket_id, attachment_id), preview=preview)
+    except NotFound:
+        return not_found(request)

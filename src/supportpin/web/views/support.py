@@ -23,6 +23,7 @@ from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.actions import list_customer_products, read_product, run_product_action
 from supportpin.products.queries import recent_actions
 from supportpin.tickets import actions as ticket_actions
+from supportpin.tickets import attachments
 from supportpin.tickets.models import Status, Ticket
 from supportpin.tickets.queries import queue
 from supportpin.web.forms import MessageForm, RedeemForm
@@ -190,7 +191,7 @@ def tickets(request):
 
 @staff_required
 def ticket(request, ticket_id: int):
-    form = MessageForm(request.POST or None)
+    form = MessageForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         # The action loads (and locks) the ticket itself: the view does not load it before.
         try:
@@ -199,6 +200,7 @@ def ticket(request, ticket_id: int):
                 ticket_id=ticket_id,
                 body=form.cleaned_data["body"],
                 now=clock.now(),
+                files=form.cleaned_data["attachments"],
             )
         except NotFound:
             return not_found(request)
@@ -238,3 +240,13 @@ def ticket_change(request, ticket_id: int, change: str):
     except Problem as problem:
         show_problem(request, problem)
     return redirect("web:support-ticket", ticket_id=ticket_id)
+
+
+@staff_required
+def attachment(request, ticket_id: int, attachment_id: int, preview: bool = False):
+    """A file of any ticket (every supporter may read every ticket)."""
+    try:
+        found = attachments.find(Ticket.objects.all(), ticket_id, attachment_id)
+        return attachments.serve(found, preview=preview)
+    except NotFound:
+        return not_found(request)
