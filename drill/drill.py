@@ -657,7 +657,9 @@ def report(record: Record, folder: Path, args, load_seconds, drained, env) -> li
     )
     # A worker sends one message at a time. Killed after a send but before it could write the
     # send down, that one message goes out again once its lease runs out: same delivery id,
-    # so a receiver drops it. Anything beyond that one would be a real double delivery.
+    # so a receiver drops it. A PostgreSQL restart in that moment costs no repeat: the worker
+    # keeps trying to write the send down until the server is back. Anything beyond the
+    # killed worker's one would be a real double delivery.
     repeats = sum(n - 1 for n in received.values()) + max(mail_count - mails, 0)
     check(
         len(received) == hooks and mail_count >= mails and repeats <= WORKER_KILLS,

@@ -1,12 +1,13 @@
 """Drain the outbox: a worker leases one message at a time, sends it, and marks the outcome
 only while it still holds that lease."""
 
+import time
 import uuid
 from datetime import datetime, timedelta
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from supportpin.lib import clock
 from supportpin.notify.delivery import deliver
@@ -86,10 +87,29 @@ def attempt(message: OutboxMessage, token: str, *, now: datetime) -> bool:
         )
         return False
     DELIVERIES.labels(kind=message.kind, outcome="sent").inc()
-    if not mine.update(attempts=attempts, sent_at=now, last_error="", leased_by=None):
+    if not record_sent(mine, attempts=attempts, now=now):
         log.warning(
             "delivery", message=message.pk, kind=message.kind, outcome="sent_after_lease_ran_out"
         )
         return True
     log.info("delivery", message=message.pk, kind=message.kind, outcome="sent", attempt=attempts)
     return True
+
+
+def record_sent(mine, *, attempts: int, now: datetime) -> int:
+    """Write down a send that already happened; return how many rows said it was ours.
+
+    The message is out: losing this write (a database restart or failover in between) would
+    send it a second time once the lease runs out. So keep trying, while the lease lasts."""
+    deadline = time.monotonic() + settings.SUPPORTPIN_OUTBOX_LEASE_SECONDS
+    pause = 0.25
+    while True:
+        try:
+            return mine.update(attempts=attempts, sent_at=now, last_error="", leased_by=None)
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + pause > deadline:
+                raise
+            # The session died with the server: drop it, so the next try reconnects.
+            connection.close()
+            time.sleep(pause)
+            pause = min(pause * 2, 4)

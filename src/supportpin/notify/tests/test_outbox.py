@@ -15,7 +15,8 @@ from unittest import mock
 from django.core import mail
 from django.core.mail.backends import locmem
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
+from django.db.models import QuerySet
 from django.test import SimpleTestCase, TransactionTestCase, override_settings
 
 from supportpin.accounts.models import Role
@@ -398,6 +399,50 @@ class OutboxTests(SupportPinTestCase):
         self.travel_to(self.at(minutes=30))
         send_due(now=clock.now())
         self.assertEqual(len(mail.outbox), 1)
+
+    def database_restarting_while_a_send_is_written_down(self, failures: int):
+        """Fail the first `failures` writes of a send as a PostgreSQL restart would; the
+        worker's pauses pass on a clock of their own, without sleeping."""
+        real_update = QuerySet.update
+        outage = [OperationalError("terminating connection due to administrator command")]
+        outage *= failures
+        waited = []
+
+        def update(queryset, **fields):
+            if "sent_at" in fields and outage:
+                raise outage.pop()
+            return real_update(queryset, **fields)
+
+        fake_time = mock.Mock(monotonic=lambda: sum(waited), sleep=waited.append)
+        return mock.patch.multiple(
+            "supportpin.notify.outbox",
+            time=fake_time,
+            # The test's own transaction holds this session; a real restart would have ended it.
+            connection=mock.Mock(),
+        ), mock.patch.object(QuerySet, "update", update)
+
+    def test_it_writes_a_send_down_once_the_database_is_back_and_sends_it_only_once(self):
+        self.queue_mails(1)
+        module, update = self.database_restarting_while_a_send_is_written_down(failures=3)
+        with module, update:
+            self.assertEqual(send_due(now=clock.now()), (1, 0))
+
+        message = OutboxMessage.objects.get()
+        self.assertEqual((message.sent_at, message.attempts), (START, 1))
+        self.travel_to(self.at(minutes=30))
+        send_due(now=clock.now())
+        self.assertEqual(len(mail.outbox), 1)
+
+    def test_it_stops_waiting_for_the_database_when_the_lease_runs_out(self):
+        self.queue_mails(1)
+        module, update = self.database_restarting_while_a_send_is_written_down(failures=1000)
+        with module, update, self.assertRaises(OperationalError):
+            send_due(now=clock.now())
+
+        # Unrecorded, the send is due again when its lease has run out: at least once.
+        self.travel_to(self.at(minutes=5, seconds=1))
+        self.assertEqual(send_due(now=clock.now()), (1, 0))
+        self.assertEqual(len(mail.outbox), 2)
 
     def test_it_gives_up_on_a_mail_server_that_never_answers_within_the_lease(self):
         self.queue_mails(1)
