@@ -65,7 +65,8 @@ class AuditEntry(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["customer", "-id"], name="audit_customer_idx"),
+            # The customer's log, newest first by the moment each entry happened.
+            models.Index(fields=["customer", "-at", "-id"], name="audit_customer_time_idx"),
             # The sealer's work list: entries not yet in the tree, oldest first.
             models.Index(
                 fields=["id"],

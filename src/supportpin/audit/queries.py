@@ -21,10 +21,17 @@ from supportpin.lib.problems import Invalid, NotSealedYet
 def access_log_page(
     *, customer_number: str, before: int | None, size: int
 ) -> tuple[list[AuditEntry], int | None]:
-    """Return one page of the customer's access log, newest first, and the next page's cursor."""
-    entries = AuditEntry.objects.filter(customer=customer_number).order_by("-id")
+    """Return one page of the customer's access log, newest first, and the next page's cursor.
+
+    Newest by the moment it happened, not by when it was written: an end that time caused (a
+    PIN's 60 minutes) is written down later, by the next request or the worker, at its own
+    second. The cursor is the id of the last entry shown."""
+    entries = AuditEntry.objects.filter(customer=customer_number).order_by("-at", "-id")
     if before is not None:
-        entries = entries.filter(id__lt=before)
+        last = AuditEntry.objects.filter(customer=customer_number, id=before).values("at").first()
+        if last is None:
+            return [], None
+        entries = entries.filter(Q(at__lt=last["at"]) | Q(at=last["at"], id__lt=before))
     page = list(entries[: size + 1])
     more = len(page) > size
     page = page[:size]

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from supportpin.access.actions import expire_due_pins
 from supportpin.lib import clock
 from supportpin.products.actions import read_product
 from testsupport import START, SupportPinTestCase
@@ -46,6 +47,28 @@ class AccessLogTests(SupportPinTestCase):
         self.assertEqual([e["product"] for e in entries[:3]], ["gs-1", "vs-1", "gs-1"])
         times = [e["at"] for e in entries]
         self.assertEqual(times, sorted(times, reverse=True))
+
+    def test_it_places_an_end_written_down_later_at_the_moment_it_happened(self):
+        self.redeem(self.current_pin())  # at START: the PIN ends at START + 60 min
+        self.travel_to(START + timedelta(minutes=70))
+        body = {"subject": "Server lags", "message": "Since an hour."}
+        self.assertEqual(
+            self.post("/me/tickets", body, self.token_for(self.customer)).status_code, 201
+        )
+        self.travel_to(START + timedelta(minutes=75))
+        expire_due_pins(now=clock.now())  # the worker writes the PIN's end down, late
+
+        entries = self.access_log().json()
+
+        self.assertEqual(
+            [(e["event"], datetime.fromisoformat(e["at"])) for e in entries],
+            [
+                ("ticket_created", START + timedelta(minutes=70)),
+                ("pin_deactivated", START + timedelta(minutes=60)),
+                ("pin_redeemed", START),
+                ("pin_issued", START),
+            ],
+        )
 
     def test_it_shows_failed_pin_attempts_and_the_deactivation(self):
         pin = self.current_pin()
@@ -161,6 +184,18 @@ class AccessLogPagingTests(SupportPinTestCase):
         self.assertEqual([e["event"] for e in second.json()], ["pin_issued"])
         self.assertNotIn("pin_issued", [e["event"] for e in first.json()])
         self.assertNotIn("Link", second)
+
+    def test_it_pages_through_entries_of_one_second_without_gaps_or_repeats(self):
+        for _ in range(60):  # with the two of setUp, 62 entries, all at START
+            read_product(supporter=self.supporter, product_id="gs-1", now=clock.now())
+
+        first = self.get("/me/access-log", self.token_for(self.customer))
+        second = self.follow(first["Link"])
+
+        ids = [e["id"] for e in first.json() + second.json()]
+        self.assertEqual((len(first.json()), len(second.json())), (50, 12))
+        self.assertEqual(len(set(ids)), 62)
+        self.assertEqual(ids, sorted(ids, reverse=True))
 
     def test_it_refuses_a_bad_cursor(self):
         token = self.token_for(self.customer)
