@@ -98,6 +98,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def accepts_connections(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def database_url() -> str:
     base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     return urlunsplit(base._replace(path="/supportpin_drill"))
@@ -121,8 +129,10 @@ def empty_redis() -> None:
 class Process:
     """A service process that a supervisor would restart (systemd: Restart=always)."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log: Path):
-        self.name, self.command, self.env, self.log = name, command, env, log
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], log: Path, port: int | None = None
+    ):
+        self.name, self.command, self.env, self.log, self.port = name, command, env, log, port
         self.popen = self.start()
 
     def start(self) -> subprocess.Popen:
@@ -138,6 +148,13 @@ class Process:
         killed = time.time()
         os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait()
+        if self.port is not None:
+            # The master is gone, but its workers may still be exiting with the listening
+            # socket they inherited: a request reaching it then dies (502). The node is dead
+            # when its port refuses connections, as nginx sees it.
+            deadline = time.time() + 5
+            while time.time() < deadline and accepts_connections(self.port):
+                time.sleep(0.01)
         dead = time.time()
         time.sleep(after)
         self.popen = self.start()
@@ -500,7 +517,7 @@ def main() -> None:
         "--log-level=warning",
     ]
     nodes = [
-        Process(f"app{i}", [*gunicorn, f"--bind=127.0.0.1:{port}"], env, log)
+        Process(f"app{i}", [*gunicorn, f"--bind=127.0.0.1:{port}"], env, log, port)
         for i, port in enumerate(apps)
     ]
     workers = [
