@@ -286,6 +286,8 @@ SUPPORTPIN_PRODUCT_ACTIONS = env.list(
 )
 SUPPORTPIN_OUTBOX_MAX_ATTEMPTS = env.int("SUPPORTPIN_OUTBOX_MAX_ATTEMPTS", default=20)
 SUPPORTPIN_OUTBOX_LEASE_SECONDS = env.int("SUPPORTPIN_OUTBOX_LEASE_SECONDS", default=300)
+# Sent messages are deleted this many days after sending (the worker's housekeeping).
+SUPPORTPIN_OUTBOX_KEEP_DAYS = env.int("SUPPORTPIN_OUTBOX_KEEP_DAYS", default=30)
 
 
 def _forward_auth_routes() -> list[re.Pattern]:

@@ -111,7 +111,7 @@ class Token(models.Model):
     customer = models.ForeignKey(Customer, null=True, on_delete=models.CASCADE)
     staff = models.ForeignKey(Staff, null=True, on_delete=models.CASCADE)
     created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)  # housekeeping deletes ended tokens
     revoked_at = models.DateTimeField(null=True, blank=True)
     # The web session a staff member created this token in ("API tokens" page): the token is
     # dead once that session is (signed out, idle, expired). Empty for API sign-ins.
@@ -159,5 +159,5 @@ class SignInLink(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE)
     next = models.CharField(max_length=500)
     created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)  # housekeeping deletes old links
     used_at = models.DateTimeField(null=True, blank=True)

@@ -31,5 +31,9 @@ class OutboxMessage(models.Model):
                 fields=["due_at"],
                 condition=Q(sent_at__isnull=True, failed_at__isnull=True),
                 name="outbox_due_idx",
-            )
+            ),
+            # The worker's housekeeping: sent messages, oldest first.
+            models.Index(
+                fields=["sent_at"], condition=Q(sent_at__isnull=False), name="outbox_sent_idx"
+            ),
         ]

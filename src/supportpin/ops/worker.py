@@ -11,6 +11,7 @@ from supportpin.access.actions import end_due_ticket_grants, expire_due_pins
 from supportpin.audit.actions import seal_due
 from supportpin.lib import clock
 from supportpin.notify.outbox import send_due
+from supportpin.ops.housekeeping import prune_done_rows
 from supportpin.ops.metrics import observe_pass
 from supportpin.tickets.actions import materialise_due
 
@@ -31,6 +32,7 @@ class PassReport:
     sent: int
     failed: int
     sealed: int
+    pruned: int
 
     @property
     def busy(self) -> bool:
@@ -44,6 +46,7 @@ class PassReport:
                 self.sent,
                 self.failed,
                 self.sealed,
+                self.pruned,
             )
         )
 
@@ -53,12 +56,14 @@ class PassReport:
             f"{self.tickets_locked} locked, {self.reminders} reminded; "
             f"ticket grants: {self.ticket_grants_ended} ended; "
             f"outbox: {self.sent} sent, {self.failed} failed; "
-            f"access log: {self.sealed} sealed"
+            f"access log: {self.sealed} sealed; "
+            f"housekeeping: {self.pruned} rows deleted"
         )
 
 
 def run_pass() -> PassReport:
-    """Materialise what time has changed, send what the outbox holds, seal the access log."""
+    """Materialise what time has changed, send what the outbox holds, seal the access log,
+    delete rows whose time is over."""
     now = clock.now()
     expired = expire_due_pins(now=now)
     autoclosed, locked, reminders = materialise_due(now=now)
@@ -66,6 +71,7 @@ def run_pass() -> PassReport:
     sent, failed = send_due(now=clock.now())
     # Last, so the entries this pass wrote are sealed with it.
     sealed = seal_due(now=clock.now())
+    pruned = prune_done_rows(now=clock.now())
     return PassReport(
         pins_expired=expired,
         tickets_autoclosed=autoclosed,
@@ -75,6 +81,7 @@ def run_pass() -> PassReport:
         sent=sent,
         failed=failed,
         sealed=sealed,
+        pruned=pruned,
     )
 
 

@@ -36,3 +36,5 @@ class RepeatedCheck(models.Model):
                 fields=["grant", "product", "bucket"], name="repeated_check_once_per_bucket"
             )
         ]
+        # The worker's housekeeping deletes windows that are over, oldest first.
+        indexes = [models.Index(fields=["bucket"], name="repeated_check_bucket_idx")]

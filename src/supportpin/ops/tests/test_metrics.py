@@ -209,6 +209,7 @@ class WorkerMetricsTests(TransactionTestCase):
                     sent=3,
                     failed=0,
                     sealed=0,
+                    pruned=0,
                 ),
                 sleep=lambda _: None,
                 passes=2,

@@ -18,8 +18,8 @@ from supportpin.notify.models import OutboxMessage
 from supportpin.ops.worker import PassReport, run_forever
 from testsupport import START, SupportPinTestCase
 
-IDLE = PassReport(0, 0, 0, 0, 0, 0, 0, 0)
-BUSY = PassReport(0, 0, 0, 0, 0, 1, 0, 0)
+IDLE = PassReport(0, 0, 0, 0, 0, 0, 0, 0, 0)
+BUSY = PassReport(0, 0, 0, 0, 0, 1, 0, 0, 0)
 
 
 class WorkerPassTests(SupportPinTestCase):
