@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.test import SimpleTestCase
 from django.utils import translation
@@ -81,6 +82,23 @@ class GermanCatalogTests(SimpleTestCase):
 
         self.assertEqual(untranslated, [])
         self.assertEqual(plural_gaps, [])
+
+    def test_it_translates_every_choice_the_ui_shows(self):
+        """Event names, states and reasons come from model choices: each needs its German."""
+        labels = {
+            str(label)
+            for model in apps.get_models()
+            if model.__module__.startswith("supportpin.")
+            for model_field in model._meta.get_fields()
+            for value, label in getattr(model_field, "choices", None) or []
+            # Only labels the code wrote; Django titles the value of a choice without one.
+            if str(label) != value.replace("_", " ").title()
+        }
+        with translation.override("de"):
+            untranslated = sorted(label for label in labels if translation.gettext(label) == label)
+
+        self.assertGreater(len(labels), 25)
+        self.assertEqual(untranslated, [])
 
     def test_it_has_no_fuzzy_entries(self):
         fuzzy = [e.msgid for e in self.entries if "fuzzy" in e.flags]
