@@ -4,6 +4,7 @@ The clock is not frozen here: the browser counts the PIN's minutes down in real 
 TOTP codes come from the real time step. Each test gets its own data (transactional DB).
 """
 
+import io
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from datetime import timedelta  # noqa: E402
 
 import pyotp  # noqa: E402
 from django.db import connection  # noqa: E402
+from PIL import Image  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 
 from supportpin.access.actions import redeem_pin, revoke_grant  # noqa: E402
@@ -555,17 +557,32 @@ STAFF_PAGES = [
     "/support/tickets/",
     "/support/customers/C-1001/",
     "/support/products/gs-1/",
+    "/support/products/gs-2/",  # another customer's: "no access"
+    "/support/api-tokens/",
+    "/support/passkeys/",
     "/staff-admin/",
     "/staff-admin/audit/",
 ]
-PUBLIC_PAGES = ["/login/", "/staff/login/"]
+PUBLIC_PAGES = ["/login/", "/staff/login/", "/login/link/spl_not-a-link/"]
 
 
-def axe_violations(page, path: str) -> list[str]:
-    page.goto(path)
+def _screenshot_png() -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", (64, 40), (40, 90, 160)).save(image, "PNG")
+    return image.getvalue()
+
+
+SCREENSHOT = {"name": "screen.png", "mimeType": "image/png", "buffer": _screenshot_png()}
+
+
+def axe_violations(page, path: str | None = None) -> list[str]:
+    """What axe finds on `path`, or on the page as it is."""
+    if path is not None:
+        page.goto(path)
     results = AXE.Axe().run(page)
+    where = path or page.url
     return [
-        f"{path}: {v['id']} ({v['impact']}): " + "; ".join(n["html"][:120] for n in v["nodes"][:3])
+        f"{where}: {v['id']} ({v['impact']}): " + "; ".join(n["html"][:120] for n in v["nodes"][:3])
         for v in results.response["violations"]
     ]
 
@@ -580,6 +597,7 @@ class AccessibilityTests:
         visitor.evaluate("document.querySelector('main').append(document.createElement('img'))")
         # axe runs under the pages' strict CSP and sees what it should: an image without alt.
         assert [v["id"] for v in AXE.Axe().run(visitor).response["violations"]] == ["image-alt"]
+        browsers.expect_status("/login/link/spl_not-a-link/", 400)
         found = [v for path in PUBLIC_PAGES for v in axe_violations(visitor, path)]
         customer = browsers.open("customer", viewport=viewport)
         sign_in_customer(customer, "C-1001")
@@ -588,13 +606,27 @@ class AccessibilityTests:
         customer.fill("#id_subject", "Server down")
         customer.fill("#id_message", "It does not start.")
         customer.locator("main form button[type=submit]").click()
+        ticket = customer.url
         found += [v for path in CUSTOMER_PAGES for v in axe_violations(customer, path)]
-        found += axe_violations(customer, customer.url)
+        # The ticket with a screenshot on a follow-up: the preview and the download link.
+        customer.goto(ticket)
+        customer.fill("#id_body", "Here is the screen.")
+        customer.set_input_files("#id_attachments", [SCREENSHOT])
+        customer.locator("main form:has(#id_body) button[type=submit]").click()
+        expect(customer.locator("main .attachments img")).to_be_visible()
+        found += axe_violations(customer)
+        supporter = browsers.open("supporter", viewport=viewport)
+        sign_in_staff_first_time(
+            supporter, "sam", shot=lambda page, _name: found.extend(axe_violations(page))
+        )
+        browsers.expect_status("/staff-admin/", 403)
+        found += axe_violations(supporter, "/staff-admin/")  # the app's own 403 page
         admin = browsers.open("admin", viewport=viewport)
         sign_in_staff_first_time(admin, "ada")
         admin.fill("#id_customer", "C-1001")
         admin.fill("#id_pin", pin)
         admin.locator("main form.card button[type=submit]").click()
+        browsers.expect_status("/support/products/gs-2/", 404)
         found += [v for path in STAFF_PAGES for v in axe_violations(admin, path)]
         found += axe_violations(admin, "/support/tickets/?view=all")
         admin.locator("main table a").first.click()
