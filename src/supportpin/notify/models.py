@@ -1,5 +1,6 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.fields.json import KeyTransform
 
 
 class Kind(models.TextChoices):
@@ -31,6 +32,13 @@ class OutboxMessage(models.Model):
                 fields=["due_at"],
                 condition=Q(sent_at__isnull=True, failed_at__isnull=True),
                 name="outbox_due_idx",
+            ),
+            # A product page's recent actions: the product's webhooks, newest first.
+            models.Index(
+                KeyTransform("product", "payload"),
+                F("created_at").desc(),
+                condition=Q(kind=Kind.WEBHOOK),
+                name="outbox_product_idx",
             ),
             # The worker's housekeeping: sent messages, oldest first.
             models.Index(

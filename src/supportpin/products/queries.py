@@ -29,6 +29,7 @@ class ActionDelivery:
 
 def recent_actions(product_id: str) -> list[ActionDelivery]:
     """Return the newest actions on a product with the state of their webhook delivery."""
+    # payload__product: the expression of the outbox's index on it (outbox_product_idx).
     messages = OutboxMessage.objects.filter(
         kind=Kind.WEBHOOK, payload__event="product_action", payload__product=product_id
     ).order_by("-created_at", "-id")[:RECENT_ACTIONS]
