@@ -15,9 +15,10 @@ from supportpin.access.models import Grant
 from supportpin.accounts.models import Customer, Staff
 from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
-from supportpin.lib.problems import Invalid
+from supportpin.lib.problems import Invalid, NotFound
 from supportpin.notify.actions import queue_webhook
 from supportpin.products.models import Product, RepeatedCheck
+from supportpin.products.queries import ActionDelivery, recent_actions
 
 
 def sync_product(
@@ -123,6 +124,20 @@ def decide(*, supporter: Staff | None, product: Product | None, now: datetime) -
         DECISIONS.labels(basis="none", outcome="denied").inc()
         return None
     return _check_repeatedly_asked(supporter, product, now, via="decision api")
+
+
+def follow_product_actions(
+    *, supporter: Staff, product_id: str, now: datetime
+) -> list[ActionDelivery]:
+    """The delivery state of a product's recent actions, for the product page that polls it
+    while one is on its way; logged like every repeated check, so polling adds no entries."""
+    product = Product.objects.filter(pk=product_id).first()
+    if (
+        product is None
+        or _check_repeatedly_asked(supporter, product, now, via="product page") is None
+    ):
+        raise NotFound("No product with this id that you may access.")
+    return recent_actions(product.pk)
 
 
 def admit_through_proxy(

@@ -67,6 +67,11 @@ urlpatterns = [
     path("support/customers/<ident:number>/", support.customer, name="support-customer"),
     path("support/products/<ident:product_id>/", support.product, name="support-product"),
     path(
+        "support/products/<ident:product_id>/deliveries/",
+        support.product_deliveries,
+        name="support-product-deliveries",
+    ),
+    path(
         "support/products/<ident:product_id>/actions/",
         support.product_action,
         name="support-product-action",

@@ -210,6 +210,38 @@ class ProductPageTests(PanelTestCase):
         self.assertEqual(self.recent_actions(response), [["Restart", "sam", "queued"]])
         self.assertNoPersonalData(response)
 
+    def test_it_follows_an_action_on_its_way_until_it_is_delivered(self):
+        self.client.post("/support/products/gs-1/actions/", {"action": "restart"})
+        page = self.page("/support/products/gs-1/")
+        self.assertContains(page, 'hx-get="/support/products/gs-1/deliveries/"')
+        self.assertContains(page, 'hx-trigger="every 3s"')
+
+        self.run_worker(status=204)
+        polled = self.page("/support/products/gs-1/deliveries/")
+
+        self.assertEqual(self.recent_actions(polled), [["Restart", "sam", "delivered"]])
+        self.assertNotContains(polled, "hx-trigger")  # nothing on its way: the polling stops
+        self.assertNoPersonalData(polled)
+
+    def test_it_logs_a_polling_page_once_per_five_minutes(self):
+        self.client.post("/support/products/gs-1/actions/", {"action": "restart"})
+        for second in range(0, 300, 3):  # every 3 s for 5 minutes, from 09:00:00 to 09:04:57
+            self.travel_to(START + timedelta(seconds=second))
+            self.page("/support/products/gs-1/deliveries/")
+
+        polls = AuditEntry.objects.filter(event=Event.ACCESS_DECIDED, product="gs-1")
+        self.assertEqual([(e.actor, e.detail["via"]) for e in polls], [("Sam S.", "product page")])
+
+    def test_it_shows_the_deliveries_only_to_whoever_may_reach_the_product(self):
+        self.client.post("/support/products/gs-1/actions/", {"action": "restart"})
+        other = self.browser()
+        self.sign_in_staff(self.other_supporter, client=other)
+
+        response = other.get("/support/products/gs-1/deliveries/")
+
+        self.assertEqual(response.status_code, 404)
+        self.assertNotContains(response, "Restart", status_code=404)
+
     def test_it_says_in_auftrag_gegeben_in_german(self):
         self.client.cookies["django_language"] = "de"
 

@@ -20,8 +20,13 @@ from supportpin.access.queries import admins_told_of_block
 from supportpin.accounts.models import Customer
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound, Problem
-from supportpin.products.actions import list_customer_products, read_product, run_product_action
-from supportpin.products.queries import recent_actions
+from supportpin.products.actions import (
+    follow_product_actions,
+    list_customer_products,
+    read_product,
+    run_product_action,
+)
+from supportpin.products.queries import ActionDelivery, Delivery, recent_actions
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets import attachments
 from supportpin.tickets.models import Status, Ticket
@@ -125,9 +130,27 @@ def product(request, product_id: str):
         # Without a receiver an action would wait in the outbox for ever: offer none.
         "actions": settings.SUPPORTPIN_PRODUCT_ACTIONS if _actions_reach_a_receiver() else [],
         "confirm_actions": settings.SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS,
-        "deliveries": recent_actions(found.pk),
+        **_deliveries(found.pk, recent_actions(found.pk)),
     }
     return render(request, "web/support/product.html", context)
+
+
+@staff_required
+def product_deliveries(request, product_id: str):
+    """The product page's "Recent actions", polled by htmx while an action is on its way."""
+    try:
+        deliveries = follow_product_actions(
+            supporter=request.staff, product_id=product_id, now=clock.now()
+        )
+    except Problem:
+        return _no_access(request)
+    return render(request, "web/support/_deliveries.html", _deliveries(product_id, deliveries))
+
+
+def _deliveries(product_id: str, deliveries: list[ActionDelivery]) -> dict:
+    # While an action is on its way, the page asks again until it is delivered or failed.
+    on_the_way = any(d.state == Delivery.QUEUED for d in deliveries)
+    return {"product_id": product_id, "deliveries": deliveries, "on_the_way": on_the_way}
 
 
 def _actions_reach_a_receiver() -> bool:
