@@ -141,7 +141,7 @@ class WorkerOutageTests(TransactionTestCase):
         with transaction.atomic():
             queue_email(to=["admin@provider.example"], subject=subject, body="-", now=clock.now())
 
-    def test_it_goes_on_delivering_after_its_database_session_is_killed_mid_pass(self):
+    def test_it_writes_a_send_down_after_its_session_is_killed_and_goes_on_delivering(self):
         self.queue("before the restart")
         sleeps: list[float] = []
 
@@ -156,16 +156,15 @@ class WorkerOutageTests(TransactionTestCase):
             finally:
                 connection.close()
 
-        with self.assertLogs("supportpin.ops.worker", "WARNING") as logs:
+        with self.assertNoLogs("supportpin.ops.worker", "WARNING"):
             thread = threading.Thread(target=worker)
             thread.start()
             thread.join(timeout=60)
 
         self.assertFalse(thread.is_alive())
         self.assertTrue(CUT_OFF.is_set())
-        self.assertEqual(len(logs.output), 1)
-        self.assertIn("retrying in 1 s", logs.output[0])
-        self.assertEqual(sleeps[0], 1)
-        self.assertIn("after the restart", [m.subject for m in mail.outbox])
-        after = OutboxMessage.objects.get(payload__subject="after the restart")
-        self.assertIsNotNone(after.sent_at)
+        # The session died while the first mail went out: the worker wrote the send down on a
+        # new one, so that mail is not sent a second time, and the next one went out as well.
+        subjects = [m.subject for m in mail.outbox]
+        self.assertEqual(sorted(subjects), ["after the restart", "before the restart"])
+        self.assertFalse(OutboxMessage.objects.filter(sent_at__isnull=True).exists())
