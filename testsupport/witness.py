@@ -89,6 +89,8 @@ class TestWitness:
         self.submissions: list[Submission] = []
         # When set, cosignatures carry a broken signature under the right key id.
         self.forge = False
+        # Signature lines sent before the witness's own (say, by a second key it also runs).
+        self.extra_lines: list[str] = []
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
         self.start()
@@ -210,4 +212,5 @@ class TestWitness:
             signature = bytes([signature[0] ^ 1]) + signature[1:]
         key_id = _key_id(self.name, 0x04, self.public_key)
         blob = key_id + timestamp.to_bytes(8, "big") + signature
-        return f"— {self.name} {base64.b64encode(blob).decode()}\n".encode()
+        lines = [*self.extra_lines, f"— {self.name} {base64.b64encode(blob).decode()}"]
+        return "".join(f"{line}\n" for line in lines).encode()

@@ -152,17 +152,22 @@ def _tree_size(answer: Answer) -> int | None:
 
 
 def _keep_cosignature(witness: Witness, checkpoint: LogCheckpoint, body: bytes) -> None:
+    # The answer is signature lines; the witness's configured key must have signed one of them,
+    # and lines by other keys are ignored (tlog-witness: "MUST ignore ... unknown keys").
     text, _ = split_note(checkpoint.note)
     try:
         answer = body.decode()
         if not answer.endswith("\n"):
             raise NoteError("the answer does not end with a newline")
         cosignature = witness.key.cosignature(text, answer[:-1].split("\n"))
-        signed_at = datetime.fromtimestamp(cosignature.timestamp, UTC) if cosignature else None
-    except (NoteError, UnicodeDecodeError, OverflowError, ValueError, OSError) as error:
+    except (NoteError, UnicodeDecodeError) as error:
         raise DeliveryError(f"witness {witness.name}: unusable cosignature: {error}") from error
-    if cosignature is None or signed_at is None:
+    if cosignature is None:
         raise DeliveryError(f"witness {witness.name} sent no cosignature by its key {witness.key}")
+    try:
+        signed_at = datetime.fromtimestamp(cosignature.timestamp, UTC)
+    except (OverflowError, ValueError, OSError) as error:
+        raise DeliveryError(f"witness {witness.name}: timestamp beyond the calendar") from error
     LogCosignature.objects.get_or_create(
         checkpoint=checkpoint,
         witness=witness.name,

@@ -1,6 +1,7 @@
 """Witnesses: each new checkpoint goes to them through the outbox, and their cosignatures are kept
 and served. The witness is testsupport/witness.py, a real HTTP tlog-witness written apart."""
 
+import base64
 import json
 import tempfile
 from datetime import timedelta
@@ -12,7 +13,14 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from supportpin.audit.actions import record, seal
-from supportpin.audit.models import ActorKind, AuditEntry, Event, LogCheckpoint, LogTile
+from supportpin.audit.models import (
+    ActorKind,
+    AuditEntry,
+    Event,
+    LogCheckpoint,
+    LogCosignature,
+    LogTile,
+)
 from supportpin.audit.note import Signer
 from supportpin.audit.queries import proof_document
 from supportpin.notify.models import Kind, OutboxMessage
@@ -149,6 +157,20 @@ class CosigningTests(WitnessTestCase):
 
         self.assertEqual(len(self.served_cosignatures(self.witness)), 1)
         self.assertEqual(len(self.served_cosignatures(other)), 1)
+
+    def test_it_ignores_signature_lines_by_keys_it_does_not_know(self):
+        self.use_witnesses(self.witness)
+        unknown = base64.b64encode(bytes(76)).decode()
+        self.witness.extra_lines = [
+            f"— witness.example/other {unknown}",
+            f"— {self.witness.name} {unknown}",  # same name, another key id
+        ]
+        self.append_and_seal(1)
+
+        self.run_worker()
+
+        self.assertEqual(len(self.served_cosignatures(self.witness)), 1)
+        self.assertEqual(self.served_checkpoint().count("\n— "), 2)
 
     def test_it_queues_nothing_without_witnesses(self):
         self.append_and_seal(2)
@@ -351,6 +373,20 @@ class OfflineCheckTests(WitnessTestCase):
         call_command("verifyaudit", "--checkpoint", str(path), stdout=out, stderr=StringIO())
 
         self.assertIn("access log intact", out.getvalue())
+
+    def test_verifyaudit_finds_a_stored_cosignature_that_does_not_verify(self):
+        stored = LogCosignature.objects.get()
+        prefix, _, encoded = stored.line.rpartition(" ")
+        blob = bytearray(base64.b64decode(encoded))
+        blob[-1] ^= 1
+        stored.line = f"{prefix} {base64.b64encode(blob).decode()}"
+        stored.save()
+
+        err = StringIO()
+        with self.assertRaises(CommandError):
+            call_command("verifyaudit", stdout=StringIO(), stderr=err)
+
+        self.assertIn("witness.example/w1's cosignature: invalid cosignature", err.getvalue())
 
 
 class WitnessSettingsTests(WitnessTestCase):
