@@ -4,13 +4,16 @@ and served. The witness is testsupport/witness.py, a real HTTP tlog-witness writ
 import base64
 import json
 import tempfile
+import threading
+import unittest
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
-from django.test import override_settings
+from django.db import connection, transaction
+from django.test import TransactionTestCase, override_settings
 
 from supportpin.audit.actions import record, seal
 from supportpin.audit.models import (
@@ -23,13 +26,25 @@ from supportpin.audit.models import (
 )
 from supportpin.audit.note import Signer
 from supportpin.audit.queries import proof_document
+from supportpin.lib import clock
 from supportpin.notify.models import Kind, OutboxMessage
-from supportpin.notify.outbox import attempt, lease_next
+from supportpin.notify.outbox import attempt, lease_next, send_due
 from testsupport import START, SupportPinTestCase
 from testsupport.witness import Submission, TestWitness
 
 SIGNING_KEY = Signer.generate("support.example.com/log")
 LOG_VKEY = str(SIGNING_KEY.verifier)
+
+
+def record_entry(n: int) -> None:
+    record(
+        event=Event.TICKET_LOCKED,
+        at=clock.now(),
+        actor_kind=ActorKind.SYSTEM,
+        actor="Support-PIN",
+        customer="C-1001",
+        detail={"n": n},
+    )
 
 
 @override_settings(SUPPORTPIN_LOG_SIGNING_KEY=str(SIGNING_KEY), SUPPORTPIN_LOG_PUBLIC_KEYS=[])
@@ -67,14 +82,7 @@ class WitnessTestCase(SupportPinTestCase):
         """Record `count` entries and seal them; return the new checkpoint."""
         now = self.later()
         for n in range(count):
-            record(
-                event=Event.TICKET_LOCKED,
-                at=now,
-                actor_kind=ActorKind.SYSTEM,
-                actor="Support-PIN",
-                customer="C-1001",
-                detail={"n": n},
-            )
+            record_entry(n)
         seal(now=now)
         return LogCheckpoint.objects.order_by("-size").first()
 
@@ -422,3 +430,49 @@ class WitnessSettingsTests(WitnessTestCase):
         self.use_witnesses(self.witness, twin)
 
         self.assertIn("two witnesses are named", self.errors()[0])
+
+
+@unittest.skipUnless(
+    connection.vendor == "postgresql",
+    "needs PostgreSQL: SQLite takes one writer at a time (run with DATABASE_URL=postgres://…)",
+)
+@override_settings(SUPPORTPIN_LOG_SIGNING_KEY=str(SIGNING_KEY), SUPPORTPIN_LOG_PUBLIC_KEYS=[])
+class QueueRaceTests(TransactionTestCase):
+    def test_a_worker_takes_the_waiting_message_only_once_the_new_checkpoint_is_committed(self):
+        witness = TestWitness(LOG_VKEY)
+        self.addCleanup(witness.stop)
+        witnesses = override_settings(
+            SUPPORTPIN_LOG_WITNESS_URLS=[witness.url], SUPPORTPIN_LOG_WITNESS_KEYS=[witness.vkey]
+        )
+        witnesses.enable()
+        self.addCleanup(witnesses.disable)
+        record_entry(1)
+        seal(now=clock.now())
+        sealed, commit = threading.Event(), threading.Event()
+
+        def sealer() -> None:
+            # A seal whose transaction is still open: its checkpoint is not visible yet.
+            try:
+                with transaction.atomic():
+                    record_entry(2)
+                    seal(now=clock.now())
+                    sealed.set()
+                    commit.wait(10)
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=sealer)
+        thread.start()
+        try:
+            self.assertTrue(sealed.wait(10))
+            # Had it taken the message now, it would have sent the older checkpoint, and the
+            # new one would have had no message of its own.
+            self.assertIsNone(lease_next(now=clock.now()))
+        finally:
+            commit.set()
+            thread.join()
+
+        send_due(now=clock.now())
+
+        self.assertEqual(witness.submissions, [Submission(old=0, size=2, status=200)])
+        self.assertEqual(OutboxMessage.objects.filter(kind=Kind.WITNESS).count(), 1)
