@@ -322,6 +322,26 @@ class RefusalTests(WitnessTestCase):
 
         self.assertNothingCosigned("invalid cosignature")
 
+    def test_an_answer_that_is_not_signature_lines_is_refused(self):
+        self.witness.extra_lines = ["<html>Service Unavailable</html>"]
+        self.use_witnesses(self.witness)
+        self.append_and_seal(1)
+
+        self.run_worker()
+
+        self.assertNothingCosigned("unusable cosignature: malformed note")
+
+    def test_a_message_for_a_witness_no_longer_configured_fails_without_sending(self):
+        self.use_witnesses(self.witness)
+        self.append_and_seal(1)
+        replacement = self.start_witness(name="witness.example/w2")
+        self.use_witnesses(replacement)
+
+        self.run_worker()
+
+        self.assertEqual(self.witness.submissions, [])
+        self.assertNothingCosigned("no witness named 'witness.example/w1' is configured")
+
 
 class WitnessDownTests(WitnessTestCase):
     def test_it_tries_again_later_and_the_witness_then_gets_the_newest_checkpoint(self):
