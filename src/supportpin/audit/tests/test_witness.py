@@ -266,6 +266,23 @@ class RefusalTests(WitnessTestCase):
         )
         self.assertNothingCosigned("answered 422")
 
+    def test_the_witness_refuses_another_tree_of_the_size_it_cosigned(self):
+        self.use_witnesses(self.witness)
+        self.append_and_seal(2)
+        self.run_worker()
+
+        self.wipe_and_reseal(keep=2, change=True)
+        self.run_worker()
+
+        self.assertEqual(
+            self.witness.submissions[1:],
+            [
+                Submission(old=0, size=self.base + 2, status=409),
+                Submission(old=self.base + 2, size=self.base + 2, status=409),
+            ],
+        )
+        self.assertNothingCosigned("answered 409")
+
     def test_it_sends_nothing_once_the_witness_has_seen_more_than_the_log_holds(self):
         self.use_witnesses(self.witness)
         self.append_and_seal(3)
