@@ -386,3 +386,11 @@ SUPPORTPIN_LOG_PUBLIC_KEYS = (
 )
 # The worker seals new access-log entries into the tree at most this often.
 SUPPORTPIN_LOG_SEAL_SECONDS = env.float("SUPPORTPIN_LOG_SEAL_SECONDS", default=5.0)
+# Witnesses (C2SP tlog-witness) each new checkpoint is sent to: their submission URL prefixes,
+# and in the same order each one's cosignature verifier key (system check audit.E002).
+SUPPORTPIN_LOG_WITNESS_URLS = (
+    env.str("SUPPORTPIN_LOG_WITNESS_URLS", default="").replace(",", " ").split()
+)
+SUPPORTPIN_LOG_WITNESS_KEYS = (
+    env.str("SUPPORTPIN_LOG_WITNESS_KEYS", default="").replace(",", " ").split()
+)

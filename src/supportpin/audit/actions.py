@@ -12,6 +12,7 @@ from supportpin.audit.merkle import append_tiles, leaf_hash, stored_hashes, tree
 from supportpin.audit.models import ActorKind, AuditEntry, Event, LogCheckpoint, LogTile
 from supportpin.audit.note import Checkpoint, sign_note
 from supportpin.audit.queries import latest_checkpoint, tile_reader
+from supportpin.audit.witnesses import queue_for_witnesses
 
 # How many entries one sealing round puts into the tree under one checkpoint.
 SEAL_BATCH = 10_000
@@ -129,6 +130,7 @@ def _seal_round(*, up_to_id: int, now: datetime, batch_size: int) -> int:
         LogCheckpoint.objects.create(
             size=new_size, root_hash=root, note=sign_note(text, signer), created_at=now
         )
+        queue_for_witnesses(now=now)
     return len(entries)
 
 

@@ -100,3 +100,23 @@ class LogCheckpoint(models.Model):
     root_hash = models.BinaryField(max_length=32)
     note = models.TextField()
     created_at = models.DateTimeField()
+
+
+class LogCosignature(models.Model):
+    """A witness's cosignature of a checkpoint (C2SP tlog-cosignature), served with it."""
+
+    checkpoint = models.ForeignKey(
+        LogCheckpoint, on_delete=models.CASCADE, related_name="cosignatures"
+    )
+    # The witness's key name; its newest cosigned size is the `old` size of the next submission.
+    witness = models.CharField(max_length=255)
+    # The signature line exactly as the witness sent it, already verified with its key.
+    line = models.TextField()
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["witness", "checkpoint"], name="audit_cosignature_unique"
+            ),
+        ]

@@ -5,6 +5,10 @@ Verifier key: <name>+<hex key hash>+<base64 of 0x01 ‖ 32-byte public key>
 Key hash:     the first 4 bytes of SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key), big-endian.
 Signed note:  text ending in a newline, a blank line, then lines "— <name> <base64 of key hash ‖
               signature>" (C2SP signed-note).
+Cosignature:  a witness's signature line on a checkpoint (C2SP tlog-cosignature, cosignature/v1):
+              "— <witness> <base64 of key hash ‖ 8-byte timestamp ‖ Ed25519 signature>", over
+              "cosignature/v1\ntime <timestamp>\n" and the checkpoint text. Its verifier key has
+              type 0x04: <name>+<hex key hash>+<base64 of 0x04 ‖ 32-byte public key>.
 """
 
 import base64
@@ -19,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 ED25519 = 0x01
+COSIGNATURE_V1 = 0x04
 SIGNATURE_PREFIX = "— "
 # Go's note package refuses notes with more; C2SP asks verifiers to take at least 16.
 MAX_SIGNATURES = 100
@@ -29,9 +34,9 @@ class NoteError(ValueError):
     """A key, note or checkpoint is malformed, or a note carries no valid known signature."""
 
 
-def key_hash(name: str, public_key: bytes) -> int:
-    """Return the note key hash of `name`'s Ed25519 `public_key` (32 raw bytes)."""
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([ED25519]) + public_key).digest()
+def key_hash(name: str, public_key: bytes, key_type: int = ED25519) -> int:
+    """Return the note key hash of `name`'s Ed25519 `public_key` (32 raw bytes) for `key_type`."""
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([key_type]) + public_key).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -63,11 +68,7 @@ class Verifier:
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Return whether `signature` is this key's Ed25519 signature of `message`."""
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
-        except InvalidSignature:
-            return False
-        return True
+        return _verify_ed25519(self.public_key, message, signature)
 
 
 @dataclass(frozen=True)
@@ -141,20 +142,11 @@ def open_note(note: str, verifiers: Sequence[Verifier]) -> tuple[str, list[Verif
     Signatures by keys not in `verifiers` are ignored; a known key's bad signature, or no
     valid signature by a known key, raises NoteError.
     """
-    _check_note_text(note)
-    split = note.rfind("\n\n")
-    if split < 0 or not note.endswith("\n"):
-        raise NoteError("malformed note: no signature block after a blank line")
-    text, lines = note[: split + 1], note[split + 2 : -1].split("\n")
-    if len(lines) > MAX_SIGNATURES:
-        raise NoteError(f"malformed note: more than {MAX_SIGNATURES} signatures")
+    text, lines = split_note(note)
     known = {(v.name, v.key_hash): v for v in verifiers}
     signed_by: list[Verifier] = []
     for line in lines:
-        name, _, encoded = line.removeprefix(SIGNATURE_PREFIX).partition(" ")
-        blob = _b64decode(encoded) if line.startswith(SIGNATURE_PREFIX) else None
-        if blob is None or len(blob) < 5 or not is_valid_name(name):
-            raise NoteError(f"malformed note: bad signature line {line!r}")
+        name, blob = _signature(line)
         verifier = known.get((name, int.from_bytes(blob[:4], "big")))
         if verifier is None or verifier in signed_by:
             continue
@@ -164,6 +156,68 @@ def open_note(note: str, verifiers: Sequence[Verifier]) -> tuple[str, list[Verif
     if not signed_by:
         raise NoteError("the note has no valid signature by a known key")
     return text, signed_by
+
+
+def split_note(note: str) -> tuple[str, list[str]]:
+    """Return a signed note's text and its signature lines, unchecked; raise if malformed."""
+    _check_note_text(note)
+    split = note.rfind("\n\n")
+    if split < 0 or not note.endswith("\n"):
+        raise NoteError("malformed note: no signature block after a blank line")
+    lines = note[split + 2 : -1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"malformed note: more than {MAX_SIGNATURES} signatures")
+    return note[: split + 1], lines
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    """A witness's valid cosignature of a checkpoint: its signature line and its timestamp."""
+
+    line: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class CosignatureVerifier:
+    """A witness's public key: checks its C2SP cosignature/v1 signatures of checkpoints."""
+
+    name: str
+    key_hash: int
+    public_key: bytes
+
+    @classmethod
+    def parse(cls, vkey: str) -> "CosignatureVerifier":
+        """Return the verifier of a witness verifier key (type 0x04); raise NoteError if bad."""
+        name, hash_hex, key = _split_key(vkey, 3, "witness key")
+        public_key = _ed25519_key(key, "witness key", COSIGNATURE_V1)
+        expected = key_hash(name, public_key, COSIGNATURE_V1)
+        if int(hash_hex, 16) != expected:
+            raise NoteError("witness key: the key hash does not match the name and key")
+        return cls(name=name, key_hash=expected, public_key=public_key)
+
+    def __str__(self) -> str:
+        key = base64.b64encode(bytes([COSIGNATURE_V1]) + self.public_key).decode()
+        return f"{self.name}+{self.key_hash:08x}+{key}"
+
+    def cosignature(self, text: str, lines: Sequence[str]) -> Cosignature | None:
+        """Return this witness's cosignature of checkpoint `text` among signature `lines`.
+
+        None when no line is by this key; a line by this key that does not verify raises
+        NoteError, as a known key's bad signature does in a note.
+        """
+        for line in lines:
+            name, blob = _signature(line)
+            if name != self.name or int.from_bytes(blob[:4], "big") != self.key_hash:
+                continue
+            if len(blob) != 4 + 8 + 64:
+                raise NoteError(f"malformed cosignature by {self}: {len(blob)} bytes")
+            timestamp = int.from_bytes(blob[4:12], "big")
+            message = f"cosignature/v1\ntime {timestamp}\n{text}".encode()
+            if timestamp >= 2**63 or not _verify_ed25519(self.public_key, message, blob[12:]):
+                raise NoteError(f"invalid cosignature by {self.name}+{self.key_hash:08x}")
+            return Cosignature(line=line, timestamp=timestamp)
+        return None
 
 
 @dataclass(frozen=True)
@@ -205,13 +259,30 @@ def _split_key(key: str, parts: int, what: str) -> list[str]:
     return fields
 
 
-def _ed25519_key(encoded: str, what: str) -> bytes:
+def _ed25519_key(encoded: str, what: str, key_type: int = ED25519) -> bytes:
     raw = _b64decode(encoded)
     if raw is None or len(raw) != 33:
         raise NoteError(f"{what}: the key is not 33 bytes in base64")
-    if raw[0] != ED25519:
-        raise NoteError(f"{what}: unknown key type {raw[0]} (only Ed25519, 1, is supported)")
+    if raw[0] != key_type:
+        raise NoteError(f"{what}: key type {raw[0]}, expected {key_type}")
     return raw[1:]
+
+
+def _signature(line: str) -> tuple[str, bytes]:
+    # A signature line: "— <key name> <base64 of 4-byte key hash ‖ signature>".
+    name, _, encoded = line.removeprefix(SIGNATURE_PREFIX).partition(" ")
+    blob = _b64decode(encoded) if line.startswith(SIGNATURE_PREFIX) else None
+    if blob is None or len(blob) < 5 or not is_valid_name(name):
+        raise NoteError(f"malformed note: bad signature line {line!r}")
+    return name, blob
+
+
+def _verify_ed25519(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _b64decode(encoded: str) -> bytes | None:

@@ -43,6 +43,12 @@ def latest_checkpoint() -> LogCheckpoint | None:
     return LogCheckpoint.objects.order_by("-size").first()
 
 
+def cosigned_note(checkpoint: LogCheckpoint) -> str:
+    """Return the checkpoint's signed note with its witnesses' cosignatures as more signatures."""
+    lines = checkpoint.cosignatures.order_by("witness").values_list("line", flat=True)
+    return checkpoint.note + "".join(f"{line}\n" for line in lines)
+
+
 def read_tiles(tiles: list[Tile]) -> list[bytes]:
     """Return the stored bytes of each of `tiles`, cut to its width (short if not stored)."""
     if not tiles:
@@ -113,6 +119,6 @@ def proof_document(entry: AuditEntry) -> dict:
         "leaf_index": entry.leaf_index,
         "leaf": base64.b64encode(leaf).decode(),
         "proof": [base64.b64encode(h).decode() for h in proof],
-        "checkpoint": checkpoint.note,
+        "checkpoint": cosigned_note(checkpoint),
         "public_key": str(log_signer().verifier),
     }

@@ -29,6 +29,27 @@ def queue_grant_event(*, payload: dict, now: datetime) -> OutboxMessage | None:
     return _queue(Kind.GRANT_EVENT, payload, now, None)
 
 
+def queue_for_witness(*, witness: str, now: datetime) -> OutboxMessage | None:
+    """Queue the log's newest checkpoint for `witness` in the caller's transaction.
+
+    None when a message for it already waits: it sends whatever checkpoint is newest when it
+    goes out, so one waiting message covers every seal until then.
+    """
+    # The lock makes a worker leasing that message at this moment (it skips locked rows) wait
+    # for this transaction's checkpoint; one already leased is not matched, so a new one is
+    # queued behind it.
+    waiting = OutboxMessage.objects.select_for_update().filter(
+        kind=Kind.WITNESS,
+        payload__witness=witness,
+        sent_at__isnull=True,
+        failed_at__isnull=True,
+        leased_by__isnull=True,
+    )
+    if waiting.exists():
+        return None
+    return _queue(Kind.WITNESS, {"witness": witness}, now, None)
+
+
 def _queue(kind: Kind, payload: dict, now: datetime, dedupe_key: str | None):
     if dedupe_key is not None:
         message, created = OutboxMessage.objects.get_or_create(

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import urllib.request
+from collections.abc import Callable
 from datetime import datetime
 
 from django.conf import settings
@@ -18,9 +19,23 @@ class DeliveryError(Exception):
     pass
 
 
+Sender = Callable[[OutboxMessage, datetime], None]
+# Senders of kinds whose content another app owns (a witness submission needs the log's
+# proofs): that app registers its sender when it loads, so notify imports nothing of it.
+_SENDERS: dict[Kind, Sender] = {}
+
+
+def register_sender(kind: Kind, sender: Sender) -> None:
+    """Have `sender(message, now)` send every message of `kind`."""
+    _SENDERS[kind] = sender
+
+
 def deliver(message: OutboxMessage, *, now: datetime) -> None:
     """Send `message` once at `now`; raise DeliveryError (or the transport's error) on failure."""
-    if message.kind == Kind.EMAIL:
+    sender = _SENDERS.get(Kind(message.kind))
+    if sender is not None:
+        sender(message, now)
+    elif message.kind == Kind.EMAIL:
         payload = message.payload
         EmailMessage(
             subject=payload["subject"],

@@ -7,6 +7,7 @@ class Kind(models.TextChoices):
     EMAIL = "email"
     WEBHOOK = "webhook"  # a product action, to SUPPORTPIN_ACTION_WEBHOOK_URL
     GRANT_EVENT = "grant_event"  # grant.started / grant.ended, to SUPPORTPIN_EVENTS_WEBHOOK_URL
+    WITNESS = "witness"  # the log's newest checkpoint, to a witness for its cosignature
 
 
 class OutboxMessage(models.Model):

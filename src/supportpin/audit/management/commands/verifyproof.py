@@ -6,7 +6,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from supportpin.audit.merkle import leaf_hash, verify_inclusion
-from supportpin.audit.note import Checkpoint, NoteError, Verifier, open_note
+from supportpin.audit.note import (
+    Checkpoint,
+    CosignatureVerifier,
+    NoteError,
+    Verifier,
+    open_note,
+    split_note,
+)
 
 
 class Command(BaseCommand):
@@ -23,13 +30,24 @@ class Command(BaseCommand):
             "--key",
             help="the log's verifier key as the provider publishes it (default: the file's)",
         )
+        parser.add_argument(
+            "--witness",
+            action="append",
+            default=[],
+            metavar="VKEY",
+            help="require a valid cosignature by this witness key (repeat for several)",
+        )
 
-    def handle(self, *args, file: str, key: str | None, **options):
+    def handle(self, *args, file: str, key: str | None, witness: list[str], **options):
         try:
             document = json.loads(Path(file).read_text(encoding="utf-8"))
             verifier = Verifier.parse(key or document["public_key"])
             text, _signed_by = open_note(document["checkpoint"], [verifier])
             checkpoint = Checkpoint.parse(text)
+            _, lines = split_note(document["checkpoint"])
+            for vkey in witness:
+                if CosignatureVerifier.parse(vkey).cosignature(text, lines) is None:
+                    raise NoteError(f"no cosignature by the witness {vkey.split('+')[0]}")
             leaf = base64.b64decode(document["leaf"], validate=True)
             proof = [base64.b64decode(h, validate=True) for h in document["proof"]]
             index = int(document["leaf_index"])
@@ -49,7 +67,8 @@ class Command(BaseCommand):
         ):
             raise CommandError("the entry is NOT in the tree the checkpoint signs")
         entry = json.loads(leaf)
+        cosigned = f", cosigned by {len(witness)} witnesses" if witness else ""
         self.stdout.write(
             f"OK: {entry.get('event')} at {entry.get('at')} is entry {index} of "
-            f"{checkpoint.size} in {checkpoint.origin}"
+            f"{checkpoint.size} in {checkpoint.origin}{cosigned}"
         )
