@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notify', '0003_grant_event_kind'),
+        ('notify', '0005_product_actions_index'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('audit', '0008_transparency_log'),
+        ('audit', '0009_customer_log_in_time_order'),
     ]
 
     operations = [
