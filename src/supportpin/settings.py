@@ -226,11 +226,17 @@ CONTENT_SECURITY_POLICY = {
 # them: in Redis when REDIS_URL is set (this names its cache), else in the database.
 SUPPORTPIN_SIGN_IN_CACHE = "default" if REDIS_URL else ""
 SUPPORTPIN_SIGN_IN_RATE = env.str("SUPPORTPIN_SIGN_IN_RATE", default="10/5m")
+# Requests for a password reset e-mail, each counted per client address and per e-mail address.
+SUPPORTPIN_PASSWORD_RESET_RATE = env.str("SUPPORTPIN_PASSWORD_RESET_RATE", default="5/1h")
 # Checked here, so a wrong rate stops the service at start-up instead of failing every sign-in.
-try:
-    parse_rate(SUPPORTPIN_SIGN_IN_RATE)
-except ValueError as error:
-    raise ImproperlyConfigured(f"SUPPORTPIN_SIGN_IN_RATE: {error}") from error
+for _rate_setting in ("SUPPORTPIN_SIGN_IN_RATE", "SUPPORTPIN_PASSWORD_RESET_RATE"):
+    try:
+        parse_rate(vars()[_rate_setting])
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{_rate_setting}: {error}") from error
+# Seconds a password link (a customer's reset, or the one an admin's reset sends a supporter)
+# stays good; choosing the new password spends it at once.
+PASSWORD_RESET_TIMEOUT = env.int("SUPPORTPIN_PASSWORD_LINK_MINUTES", default=60) * 60
 
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG

@@ -10,14 +10,13 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils.timezone import localtime
 
 from supportpin.access import events
 from supportpin.access.metrics import BLOCKED_SUPPORTERS, REDEMPTIONS, WRONG_PINS
 from supportpin.access.models import Basis, EndReason, Grant, PinAttempt, SupportPin, derive_pin
 from supportpin.access.queries import admins_told_of_block, block_notice_key
 from supportpin.accounts.models import Customer, Role, Staff
-from supportpin.accounts.queries import customer_email
+from supportpin.accounts.queries import customer_recipient
 from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import same
@@ -201,19 +200,9 @@ def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | No
         ends_at=pin.expires_at,
     )
     events.grant_started(grant, now=now)
-    # In the zone the web UI shows (TIME_ZONE), so the e-mail and the portal say the same time.
-    at, until = localtime(now), localtime(pin.expires_at)
-    queue_email(
-        to=customer_email(pin.customer_id),
-        subject="Ein Supporter hat Ihre Support-PIN eingelöst / A supporter redeemed your PIN",
-        body=(
-            f"{supporter.display_name} hat um {at:%H:%M %Z} Ihre Support-PIN eingelöst und "
-            f"kann bis {until:%H:%M %Z} auf Ihre Produkte zugreifen. Sie können den "
-            "Zugriff jederzeit unter „Support“ widerrufen.\n\n"
-            f"{supporter.display_name} redeemed your Support-PIN at {at:%H:%M %Z} and may "
-            f"access your products until {until:%H:%M %Z}. You can revoke the access "
-            "at any time under “Support”."
-        ),
+    customer_recipient(pin.customer_id).queue(
+        "pin_redeemed",
+        {"supporter": supporter.display_name, "at": now, "until": pin.expires_at},
         now=now,
     )
     record(
@@ -248,17 +237,7 @@ def _count_wrong_pin(
         )
         if pin.failed_attempts >= settings.SUPPORTPIN_PIN_MAX_FAILURES:
             _end_pin(pin, EndReason.TOO_MANY_FAILURES, at=now, now=now, by=None)
-            queue_email(
-                to=customer_email(pin.customer_id),
-                subject="Ihre Support-PIN wurde gesperrt / Your Support-PIN was locked",
-                body=(
-                    "Ihre Support-PIN wurde nach zu vielen falschen Eingaben deaktiviert. "
-                    "Unter „Support“ erhalten Sie eine neue.\n\n"
-                    "Your Support-PIN was deactivated after too many wrong attempts. "
-                    "Open “Support” to get a new one."
-                ),
-                now=now,
-            )
+            customer_recipient(pin.customer_id).queue("pin_locked", {}, now=now)
     window_start = now - timedelta(hours=settings.SUPPORTPIN_SUPPORTER_FAILURE_WINDOW_HOURS)
     if supporter.unlocked_at is not None:
         window_start = max(window_start, supporter.unlocked_at)

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.contrib.sessions.models import Session
 
 from supportpin.accounts.models import ApiKey, Customer, Staff, Token
+from supportpin.accounts.password_links import CUSTOMER_PASSWORD_LINKS, STAFF_PASSWORD_LINKS
 from supportpin.lib.hashing import token_digest
 
 
@@ -44,3 +45,15 @@ def principal_for_bearer(bearer: str, *, now: datetime) -> Principal | None:
             return None
         return Principal(role=token.staff.role, staff=token.staff, token=token)
     return Principal(role="customer", customer=token.customer, token=token)
+
+
+def customer_for_password_link(number: str, token: str) -> Customer | None:
+    """Return the customer a password reset link is good for at this moment, or None."""
+    customer = Customer.objects.numbered(number).first()
+    return customer if CUSTOMER_PASSWORD_LINKS.check_token(customer, token) else None
+
+
+def staff_for_password_link(staff_id: int, token: str) -> Staff | None:
+    """Return the active staff member a password link is good for at this moment, or None."""
+    staff = Staff.objects.filter(pk=staff_id, is_active=True).first()
+    return staff if STAFF_PASSWORD_LINKS.check_token(staff, token) else None

@@ -1,5 +1,6 @@
 """Sign-in, tokens, API keys, and the customer and staff records synced from the provider."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,6 +13,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timezone import localtime
 
 from supportpin.access.actions import end_grants_of
 from supportpin.accounts.models import (
@@ -24,6 +26,8 @@ from supportpin.accounts.models import (
     Staff,
     Token,
 )
+from supportpin.accounts.password_links import CUSTOMER_PASSWORD_LINKS, STAFF_PASSWORD_LINKS
+from supportpin.accounts.queries import Recipient
 from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import new_token, token_digest
@@ -31,13 +35,14 @@ from supportpin.lib.problems import (
     CustomerPasswordsOff,
     Invalid,
     InvalidCredentials,
+    NoEmailAddress,
     OtpRequired,
     OwnAccount,
     PasskeyRequired,
     StaffPasswordsOff,
     UsernameTaken,
 )
-from supportpin.notify.actions import queue_email
+from supportpin.notify.actions import queue_email, queue_email_from_template
 
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_PASSWORD_HASH = make_password("supportpin-dummy-password")
@@ -61,6 +66,10 @@ class Actor:
     @classmethod
     def integration(cls, key: ApiKey) -> "Actor":
         return cls(ActorKind.INTEGRATION, key.name)
+
+    @classmethod
+    def themselves(cls, staff: Staff) -> "Actor":
+        return cls(ActorKind(staff.role), staff.display_name, staff)
 
 
 SYSTEM = Actor(ActorKind.SYSTEM, "Support-PIN")
@@ -164,6 +173,125 @@ def end_staff_sessions(*, staff: Staff, now: datetime, by: Actor) -> None:
         _record_staff_change(Event.STAFF_SESSIONS_ENDED, staff=staff, now=now, by=by)
 
 
+def reset_second_factor(*, staff: Staff, now: datetime, by: Actor) -> None:
+    """Remove a staff member's passkeys and authenticator and end their sessions.
+
+    At their next sign-in (password or identity provider) they set up an authenticator again,
+    as at their first. Nobody resets their own second factor here (their passkeys page is theirs).
+    """
+    if by.staff == staff:
+        raise OwnAccount()
+    with transaction.atomic():
+        Passkey.objects.filter(staff=staff).delete()
+        # A new secret: codes of the old authenticator count for nothing from now on.
+        Staff.objects.filter(pk=staff.pk).update(
+            otp_secret=pyotp.random_base32(), otp_confirmed_at=None, otp_last_step=0
+        )
+        _end_sessions(staff, now=now)
+        _record_staff_change(Event.STAFF_SECOND_FACTOR_RESET, staff=staff, now=now, by=by)
+
+
+def reset_staff_password(
+    *, staff: Staff, link: Callable[[Staff, str], str], now: datetime, by: Actor
+) -> None:
+    """Void a staff member's password, end their sessions and e-mail them a link to choose one.
+
+    `link(staff, token)` is the address of the page that takes the token. The admin never learns
+    the new password; the old one stops working at once.
+    """
+    if by.staff == staff:
+        raise OwnAccount()
+    if not staff.email:
+        raise NoEmailAddress("Set the staff member's e-mail address first.")
+    with transaction.atomic():
+        staff = Staff.objects.select_for_update(no_key=True).get(pk=staff.pk)
+        staff.password = make_password(None)
+        staff.save(update_fields=["password"])
+        _end_sessions(staff, now=now)
+        staff.refresh_from_db(fields=["sessions_epoch"])
+        queue_email_from_template(
+            to=[staff.email],
+            template="staff_password_reset",
+            context={
+                "admin": by.name,
+                "username": staff.username,
+                "link": link(staff, STAFF_PASSWORD_LINKS.make_token(staff)),
+                "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+            },
+            language=settings.LANGUAGE_CODE,
+            now=now,
+        )
+        _record_staff_change(Event.STAFF_PASSWORD_RESET, staff=staff, now=now, by=by)
+
+
+def set_staff_password(*, staff_id: int, token: str, password: str, now: datetime) -> Staff | None:
+    """Set the password a staff member chose through their link; None for a spent or bad link."""
+    with transaction.atomic():
+        # Locked, so of two uses of one link only the first still finds it good.
+        staff = (
+            Staff.objects.select_for_update(no_key=True).filter(pk=staff_id, is_active=True).first()
+        )
+        if staff is None or not STAFF_PASSWORD_LINKS.check_token(staff, token):
+            return None
+        staff.password = make_password(password)
+        staff.save(update_fields=["password"])
+        _end_sessions(staff, now=now)
+        _record_staff_change(
+            Event.STAFF_PASSWORD_CHANGED, staff=staff, now=now, by=Actor.themselves(staff)
+        )
+    return staff
+
+
+def request_password_reset(
+    *, email: str, link: Callable[[Customer, str], str], now: datetime
+) -> None:
+    """E-mail each customer with this address a link to choose a new password.
+
+    An unknown address gets nothing, and the caller answers the same either way, so the answer
+    tells nobody which addresses are customers'. `link(customer, token)` is the address of the
+    page that takes the token.
+    """
+    if not settings.SUPPORTPIN_CUSTOMER_PASSWORDS:
+        raise CustomerPasswordsOff()
+    customers = Customer.objects.filter(personal_data__email__iexact=email.strip())
+    with transaction.atomic():
+        for customer in customers.select_related("personal_data"):
+            recipient = Recipient(to=[customer.personal_data.email], language=customer.language)
+            context = {
+                "number": customer.number,
+                "link": link(customer, CUSTOMER_PASSWORD_LINKS.make_token(customer)),
+                "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+            }
+            recipient.queue("customer_password_reset", context, now=now)
+
+
+def reset_customer_password(
+    *, number: str, token: str, password: str, now: datetime
+) -> Customer | None:
+    """Set the password a customer chose through their reset link; None for a spent or bad link.
+
+    Every session and token of the customer ends, and the change is in their access log.
+    """
+    if not settings.SUPPORTPIN_CUSTOMER_PASSWORDS:
+        raise CustomerPasswordsOff()
+    with transaction.atomic():
+        # Locked, so of two uses of one link only the first still finds it good.
+        customer = Customer.objects.select_for_update(no_key=True).numbered(number).first()
+        if customer is None or not CUSTOMER_PASSWORD_LINKS.check_token(customer, token):
+            return None
+        customer.password = make_password(password)
+        customer.save(update_fields=["password"])
+        _end_sessions(customer, now=now)
+        record(
+            event=Event.CUSTOMER_PASSWORD_RESET,
+            at=now,
+            actor_kind=ActorKind.CUSTOMER,
+            actor=customer.number,
+            customer=customer.number,
+        )
+    return customer
+
+
 def _end_sessions(who: Staff | Customer, *, now: datetime) -> None:
     """Revoke the tokens of `who` and raise its epoch, which ends its web sessions."""
     tokens = Token.objects.filter(revoked_at__isnull=True)
@@ -232,15 +360,17 @@ def add_passkey(
             created_at=now,
         )
         _record_passkey(Event.PASSKEY_ADDED, passkey, now=now)
+        # In the zone the web UI shows (TIME_ZONE), like every e-mail.
+        at = localtime(now)
         queue_email(
             to=[staff.email] if staff.email else [],
             subject=f"Support-PIN: neuer Passkey / new passkey „{name}“",
             body=(
-                f"Für Ihr Support-PIN-Konto {staff.username} wurde am {now:%d.%m.%Y %H:%M} UTC "
+                f"Für Ihr Support-PIN-Konto {staff.username} wurde am {at:%d.%m.%Y %H:%M %Z} "
                 f"der Passkey „{name}“ hinzugefügt. Waren Sie das nicht, melden Sie es sofort "
                 "Ihrem Administrator.\n\n"
                 f"The passkey “{name}” was added to your Support-PIN account {staff.username} "
-                f"on {now:%Y-%m-%d %H:%M} UTC. If this was not you, tell your administrator now."
+                f"on {at:%Y-%m-%d %H:%M %Z}. If this was not you, tell your administrator now."
             ),
             now=now,
         )

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Upper
@@ -9,11 +10,17 @@ class CustomerQuerySet(models.QuerySet):
         return self.alias(number_upper=Upper("number")).filter(number_upper=Upper(Value(number)))
 
 
+def default_language() -> str:
+    return settings.LANGUAGE_CODE
+
+
 class Customer(models.Model):
     """A customer of the provider, known to staff only by `number`."""
 
     number = models.CharField(max_length=64, primary_key=True)
     password = models.CharField(max_length=255, blank=True)
+    # The language of the customer's e-mails ("de" or "en"), set by the billing system.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=default_language)
     # Raised when every session must end (a new password): a web session signed in under an
     # older value is over.
     sessions_epoch = models.PositiveIntegerField(default=0)

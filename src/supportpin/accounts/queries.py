@@ -1,12 +1,35 @@
-from supportpin.accounts.models import PersonalData
+from dataclasses import dataclass
+from datetime import datetime
+
+from supportpin.accounts.models import Customer
+from supportpin.notify.actions import queue_email_from_template
 
 
-def customer_email(number: str) -> list[str]:
-    """Return the customer's e-mail address as a recipient list (empty when there is none)."""
-    return customer_emails({number}).get(number, [])
+@dataclass(frozen=True)
+class Recipient:
+    """Where a customer's e-mails go (nowhere without an address) and in which language."""
+
+    to: list[str]
+    language: str
+
+    def queue(self, template: str, context: dict, *, now: datetime) -> None:
+        """Queue the e-mail `notify/<template>.txt` to this customer, in their language."""
+        queue_email_from_template(
+            to=self.to, template=template, context=context, language=self.language, now=now
+        )
 
 
-def customer_emails(numbers: set[str]) -> dict[str, list[str]]:
-    """Return each customer's recipient list, in one query, for bulk notifications."""
-    rows = PersonalData.objects.filter(customer_id__in=numbers).exclude(email="")
-    return {number: [email] for number, email in rows.values_list("customer_id", "email")}
+def customer_recipient(number: str) -> Recipient:
+    """Return where the customer's e-mails go and in what language."""
+    return customer_recipients({number})[number]
+
+
+def customer_recipients(numbers: set[str]) -> dict[str, Recipient]:
+    """Return each customer's recipient, in one query, for bulk notifications."""
+    rows = Customer.objects.filter(number__in=numbers).values_list(
+        "number", "language", "personal_data__email"
+    )
+    return {
+        number: Recipient(to=[email] if email else [], language=language)
+        for number, language, email in rows
+    }

@@ -5,10 +5,14 @@ clients trying one name get more than SUPPORTPIN_SIGN_IN_RATE failures (a wrong 
 wrong TOTP code alike) within the window that their first failure opened. Successful sign-ins
 are not counted. The counts live in the database, or in the cache named by
 SUPPORTPIN_SIGN_IN_CACHE (Redis when REDIS_URL is set): both are shared by all app processes.
+
+Requests for a password reset e-mail are counted the same way, each one, per client address and
+per e-mail address, against SUPPORTPIN_PASSWORD_RESET_RATE: nobody fills a mailbox with them.
 """
 
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -21,9 +25,20 @@ from supportpin.lib.client import client_address
 from supportpin.lib.rates import parse_rate
 
 
-def _rate() -> tuple[int, timedelta]:
-    """The allowed failures and the window of SUPPORTPIN_SIGN_IN_RATE (checked at start-up)."""
-    return parse_rate(settings.SUPPORTPIN_SIGN_IN_RATE)
+@dataclass(frozen=True)
+class Limit:
+    """What is counted (the keys' prefix) and the setting that holds its rate."""
+
+    name: str
+    rate_setting: str
+
+    def rate(self) -> tuple[int, timedelta]:
+        """The allowed count and the window of the rate setting (checked at start-up)."""
+        return parse_rate(getattr(settings, self.rate_setting))
+
+
+SIGN_IN = Limit("sign-in", "SUPPORTPIN_SIGN_IN_RATE")
+PASSWORD_RESET = Limit("password-reset", "SUPPORTPIN_PASSWORD_RESET_RATE")
 
 
 def _client(request) -> str:
@@ -33,14 +48,27 @@ def _client(request) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def _keys(request, login: str) -> list[str]:
-    return [f"sign-in-ip:{_client(request)}", f"sign-in-login:{login.strip().lower()[:254]}"]
+def _keys(limit: Limit, request, login: str) -> list[str]:
+    return [
+        f"{limit.name}-ip:{_client(request)}",
+        f"{limit.name}-login:{login.strip().lower()[:254]}",
+    ]
 
 
 def sign_in_blocked(request, login: str, *, now: datetime) -> bool:
     """True when this client or this login has used up its failed sign-ins for now."""
-    limit, _ = _rate()
-    keys = _keys(request, login)
+    return used_up(SIGN_IN, request, login, now=now)
+
+
+def count_failed_sign_in(request, login: str, *, now: datetime) -> None:
+    """Count one failed sign-in against this client and this login."""
+    count(SIGN_IN, request, login, now=now)
+
+
+def used_up(limit: Limit, request, login: str, *, now: datetime) -> bool:
+    """True when this client or this login has used up what `limit` allows for now."""
+    allowed, _ = limit.rate()
+    keys = _keys(limit, request, login)
     counts: Iterable[int]
     if settings.SUPPORTPIN_SIGN_IN_CACHE:
         counts = caches[settings.SUPPORTPIN_SIGN_IN_CACHE].get_many(keys).values()
@@ -48,13 +76,13 @@ def sign_in_blocked(request, login: str, *, now: datetime) -> bool:
         counts = SignInFailures.objects.filter(key__in=keys, window_ends_at__gt=now).values_list(
             "count", flat=True
         )
-    return any(count >= limit for count in counts)
+    return any(counted >= allowed for counted in counts)
 
 
-def count_failed_sign_in(request, login: str, *, now: datetime) -> None:
-    """Count one failed sign-in against this client and this login."""
-    _, window = _rate()
-    for key in _keys(request, login):
+def count(limit: Limit, request, login: str, *, now: datetime) -> None:
+    """Count one attempt against this client and this login."""
+    _, window = limit.rate()
+    for key in _keys(limit, request, login):
         if settings.SUPPORTPIN_SIGN_IN_CACHE:
             cache = caches[settings.SUPPORTPIN_SIGN_IN_CACHE]
             # add() opens the window only for the first failure; incr() is atomic in Redis.

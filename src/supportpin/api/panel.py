@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Path, Router, Schema, Status
@@ -16,6 +15,7 @@ from supportpin.api.schemas import Identifier, PinOut
 from supportpin.api.security import integration_only, principal_of
 from supportpin.lib import clock
 from supportpin.lib.problems import NotFound
+from supportpin.lib.urls import public_url
 
 router = Router(tags=["integration"], auth=integration_only)
 
@@ -50,10 +50,7 @@ def create_customer_sign_in_link(
         now=clock.now(),
     )
     path = reverse("web:sign-in-link", args=[link.token])
-    # The panel may call through an internal address; the customer's browser needs the public one.
-    public = settings.SUPPORTPIN_PUBLIC_URL
-    url = public.rstrip("/") + path if public else request.build_absolute_uri(path)
-    return Status(201, {"url": url, "expires_at": link.expires_at})
+    return Status(201, {"url": public_url(request, path), "expires_at": link.expires_at})
 
 
 @router.get("/customers/{number}/support-pin", response=PinOut)

@@ -27,12 +27,15 @@ class Event(models.TextChoices):
     STAFF_ENABLED = "staff_enabled", _("Staff account enabled")
     STAFF_PASSWORD_CHANGED = "staff_password_changed", _("Staff password changed")
     STAFF_SESSIONS_ENDED = "staff_sessions_ended", _("Staff sessions ended")
+    STAFF_PASSWORD_RESET = "staff_password_reset", _("Staff password reset by an admin")
+    STAFF_SECOND_FACTOR_RESET = "staff_second_factor_reset", _("Staff second factor reset")
     STAFF_SIGNED_IN = "staff_signed_in", _("Staff member signed in")
     STAFF_API_TOKEN_CREATED = "staff_api_token_created", _("API token created")
     PASSKEY_ADDED = "passkey_added", _("Passkey added")
     PASSKEY_REMOVED = "passkey_removed", _("Passkey removed")
     SIGN_IN_LINK_CREATED = "sign_in_link_created", _("Sign-in link created by the panel")
     SIGNED_IN_WITH_LINK = "signed_in_with_link", _("Signed in through the panel")
+    CUSTOMER_PASSWORD_RESET = "customer_password_reset", _("Password reset by e-mail")
 
 
 class ActorKind(models.TextChoices):

@@ -93,7 +93,11 @@ class UsernameTaken(Problem):
 
 
 class OwnAccount(Problem):
-    status, code, title = 409, "own_account", "You cannot disable your own account"
+    status, code, title = 409, "own_account", "You cannot do this to your own account"
+
+
+class NoEmailAddress(Problem):
+    status, code, title = 409, "no_email_address", "The staff member has no e-mail address"
 
 
 class Invalid(Problem):

@@ -1,6 +1,8 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from supportpin.notify.models import Kind, OutboxMessage
 
@@ -15,6 +17,28 @@ def queue_email(
     # subject can carry a name someone typed: fold all whitespace to single spaces.
     payload = {"to": to, "subject": " ".join(subject.split()), "body": body}
     return _queue(Kind.EMAIL, payload, now, dedupe_key)
+
+
+def queue_email_from_template(
+    *,
+    to: list[str],
+    template: str,
+    context: dict,
+    language: str,
+    now: datetime,
+    dedupe_key: str | None = None,
+) -> OutboxMessage | None:
+    """Queue the e-mail `notify/<template>.txt` renders in `language`, in the caller's transaction.
+
+    The template's first line is the subject, the rest the body. Times show in TIME_ZONE, the
+    zone of the web UI, so an e-mail and the page it points to say the same time.
+    """
+    with translation.override(language), timezone.override(settings.TIME_ZONE):
+        text = render_to_string(f"notify/{template}.txt", context)
+    subject, _, body = text.strip().partition("\n")
+    return queue_email(
+        to=to, subject=subject, body=body.strip() + "\n", now=now, dedupe_key=dedupe_key
+    )
 
 
 def queue_webhook(*, payload: dict, now: datetime) -> OutboxMessage:

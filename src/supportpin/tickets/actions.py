@@ -7,10 +7,9 @@ from datetime import datetime, timedelta
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils.timezone import localtime
 
 from supportpin.accounts.models import Customer, Staff
-from supportpin.accounts.queries import customer_email, customer_emails
+from supportpin.accounts.queries import Recipient, customer_recipient, customer_recipients
 from supportpin.audit.actions import batched_appends, record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.problems import (
@@ -22,7 +21,6 @@ from supportpin.lib.problems import (
     TicketClosedByCustomer,
     TicketLocked,
 )
-from supportpin.notify.actions import queue_email
 from supportpin.products.models import Product
 from supportpin.tickets import attachments
 from supportpin.tickets.models import (
@@ -212,14 +210,9 @@ def reply(
         )
         stored = attachments.store(message, files, now)
         _set_status(ticket, Status.ANSWERED, now, last_message_at=now)
-        queue_email(
-            to=customer_email(ticket.customer_id),
-            subject=f"Neue Antwort auf Ticket #{ticket.pk} / New reply on ticket #{ticket.pk}",
-            body=(
-                f"{supporter.display_name} hat auf Ihr Ticket „{ticket.subject}“ geantwortet.\n\n"
-                f"{supporter.display_name} replied to your ticket “{ticket.subject}”.\n\n"
-                f"{body}"
-            ),
+        customer_recipient(ticket.customer_id).queue(
+            "ticket_reply",
+            {"ticket": ticket, "supporter": supporter.display_name, "body": body},
             now=now,
         )
         _audit(
@@ -275,9 +268,9 @@ def materialise_due(*, now: datetime, limit: int = 500) -> tuple[int, int, int]:
         )
         changes = [(ticket, *_apply_time(ticket, now)) for ticket in due]
         Ticket.objects.bulk_update(due, TIME_FIELDS)
-        emails = customer_emails({t.customer_id for t, closes, _ in changes if closes})
+        recipients = customer_recipients({t.customer_id for t, closes, _ in changes if closes})
         for ticket, closes, locks in changes:
-            to = emails.get(ticket.customer_id, [])
+            to = recipients.get(ticket.customer_id)
             _record_time(ticket, closes=closes, locks=locks, to=to, now=now)
             autoclosed += closes
             locked += locks
@@ -307,7 +300,7 @@ def _catch_up(ticket: Ticket, now: datetime) -> None:
     closes, locks = _apply_time(ticket, now)
     if closes or locks:
         ticket.save(update_fields=TIME_FIELDS)
-        to = customer_email(ticket.customer_id) if closes else []
+        to = customer_recipient(ticket.customer_id) if closes else None
         _record_time(ticket, closes=closes, locks=locks, to=to, now=now)
 
 
@@ -327,20 +320,15 @@ def _apply_time(ticket: Ticket, now: datetime) -> tuple[bool, bool]:
     return closes, locks
 
 
-def _record_time(ticket: Ticket, *, closes: bool, locks: bool, to: list[str], now: datetime):
+def _record_time(
+    ticket: Ticket, *, closes: bool, locks: bool, to: Recipient | None, now: datetime
+) -> None:
     """Tell the customer about an auto-close and write both changes to the audit log."""
     if closes:
-        queue_email(
-            to=to,
-            subject=f"Ticket #{ticket.pk} wurde geschlossen / Ticket #{ticket.pk} was closed",
-            body=(
-                f"Ihr Ticket „{ticket.subject}“ wurde nach {autoclose_age().days} Tagen ohne "
-                "Antwort geschlossen. Eine neue Nachricht öffnet es wieder.\n\n"
-                f"Your ticket “{ticket.subject}” was closed after {autoclose_age().days} days "
-                "without an answer. A new message reopens it."
-            ),
-            now=now,
-        )
+        if to is not None:
+            to.queue(
+                "ticket_auto_closed", {"ticket": ticket, "days": autoclose_age().days}, now=now
+            )
         closed_at = ticket.last_message_at + autoclose_age()
         _audit(Event.TICKET_AUTO_CLOSED, ticket, closed_at, ActorKind.SYSTEM, "Support-PIN")
     if locks:
@@ -350,18 +338,8 @@ def _record_time(ticket: Ticket, *, closes: bool, locks: bool, to: list[str], no
 def _queue_reminder(ticket: Ticket, now: datetime) -> None:
     deadline = ticket.autocloses_at()
     assert deadline is not None  # reminders are due only for answered tickets
-    # In the zone the web UI shows (TIME_ZONE), so the e-mail and the ticket page agree.
-    closes = localtime(deadline)
-    queue_email(
-        to=customer_email(ticket.customer_id),
-        subject=f"Ticket #{ticket.pk} wird bald geschlossen / Ticket #{ticket.pk} closes soon",
-        body=(
-            f"Ihr Ticket „{ticket.subject}“ wird am {closes:%d.%m.%Y %H:%M %Z} geschlossen, "
-            "wenn Sie nicht antworten.\n\n"
-            f"Your ticket “{ticket.subject}” closes on {closes:%Y-%m-%d %H:%M %Z} unless you "
-            "reply."
-        ),
-        now=now,
+    customer_recipient(ticket.customer_id).queue(
+        "ticket_closes_soon", {"ticket": ticket, "closes": deadline}, now=now
     )
 
 

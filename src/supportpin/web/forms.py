@@ -118,3 +118,36 @@ class StaffCreateForm(forms.Form):
         label=_("Role"), choices=[("supporter", _("Supporter")), ("admin", _("Admin"))]
     )
     email = forms.EmailField(label=_("E-mail (for admin notifications)"), required=False)
+
+
+class PasswordResetForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+PASSWORD_MIN_LENGTH = 8
+
+
+class NewPasswordForm(forms.Form):
+    password = forms.CharField(
+        label=_("New password"),
+        min_length=PASSWORD_MIN_LENGTH,
+        max_length=1024,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    repeated = forms.CharField(
+        label=_("New password again"),
+        max_length=1024,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("repeated"):
+            self.add_error("repeated", _("The two passwords differ."))
+        return data

@@ -50,7 +50,11 @@ def problem_text(problem: Problem) -> str:
         "ticket_grant": _("This access comes from a ticket. Close the ticket to end it."),
         "not_found": _("This no longer exists or you may not see it."),
         "invalid": _("Please check your input."),
-        "own_account": _("You cannot disable your own account."),
+        "own_account": _("You cannot do this to your own account."),
+        "no_email_address": _(
+            "This staff member has no e-mail address for the link. Set one in the billing "
+            "system first."
+        ),
     }
     if problem.code == "invalid" and any(e.get("field") == "files" for e in problem.errors or []):
         return attachment_limits()

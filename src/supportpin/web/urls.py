@@ -1,6 +1,15 @@
 from django.urls import path, re_path, register_converter
 
-from supportpin.web.views import admin, auth, forward_auth, passkeys, portal, support, tokens
+from supportpin.web.views import (
+    admin,
+    auth,
+    forward_auth,
+    passkeys,
+    passwords,
+    portal,
+    support,
+    tokens,
+)
 
 app_name = "web"
 
@@ -23,6 +32,17 @@ urlpatterns = [
     path("", auth.home, name="home"),
     path("login/", auth.customer_login, name="login"),
     path("logout/", auth.logout, name="logout"),
+    path("login/password/", passwords.password_reset, name="password-reset"),
+    path(
+        "login/password/<ident:number>/<str:token>/",
+        passwords.password_reset_link,
+        name="password-reset-link",
+    ),
+    path(
+        "staff/password/<int:staff_id>/<str:token>/",
+        passwords.staff_password_link,
+        name="staff-password-link",
+    ),
     path("staff/login/", auth.staff_login, name="staff-login"),
     path("staff/enrol/", auth.staff_enrol, name="staff-enrol"),
     path("staff/login/oidc/", auth.staff_oidc_start, name="staff-oidc-start"),
@@ -111,7 +131,7 @@ urlpatterns = [
     # admin
     path("staff-admin/", admin.staff_list, name="staff-admin"),
     re_path(
-        r"^staff-admin/(?P<staff_id>[0-9]+)/(?P<change>unlock|disable|enable)/$",
+        r"^staff-admin/(?P<staff_id>[0-9]+)/(?P<change>unlock|disable|enable|reset-second-factor|reset-password)/$",
         admin.staff_change,
         name="staff-admin-change",
     ),

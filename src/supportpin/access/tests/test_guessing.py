@@ -69,7 +69,7 @@ class GuessingTests(SupportPinTestCase):
         mails = self.emails_to(self.customer_email)
         self.assertEqual(len(mails), 1)
         self.assertEqual(mails[0]["to"], [self.customer_email])
-        self.assertIn("locked", mails[0]["subject"].lower())
+        self.assertIn("gesperrt", mails[0]["subject"])
 
     def test_it_shows_the_customer_a_new_pin_after_the_lock(self):
         pin = self.current_pin()

@@ -31,7 +31,7 @@ SECOND = timedelta(seconds=1)
 
 
 def emails(word: str) -> list[dict]:
-    """Every queued e-mail whose subject contains `word`, oldest first."""
+    """Every queued e-mail whose subject contains `word` (German: the customer's language)."""
     queued = OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
     return [m.payload for m in queued if word in m.payload["subject"]]
 
@@ -60,12 +60,12 @@ class TicketWorkerTests(TicketTestCase):
 
         self.travel_to(START + 12 * DAY - SECOND)
         self.run_worker()
-        self.assertEqual(subjects("closes soon"), [])
+        self.assertEqual(subjects("wird bald geschlossen"), [])
 
         self.travel_to(START + 12 * DAY)
         self.run_worker()
-        self.assertEqual(len(subjects("closes soon")), 1)
-        (reminder,) = emails("closes soon")
+        self.assertEqual(len(subjects("wird bald geschlossen")), 1)
+        (reminder,) = emails("wird bald geschlossen")
         self.assertEqual(reminder["to"], [CUSTOMER_MAIL])
         self.assertIn(f"#{tid}", reminder["subject"])
         # Answered at START (09:00 UTC), closing 14 days later: 10:00 in Berlin, as the UI shows.
@@ -73,7 +73,7 @@ class TicketWorkerTests(TicketTestCase):
 
         self.travel_to(START + 13 * DAY)
         self.run_worker()
-        self.assertEqual(len(subjects("closes soon")), 1)
+        self.assertEqual(len(subjects("wird bald geschlossen")), 1)
         self.assertEqual(self.customer_view(tid)["status"], "answered")
 
     def test_it_writes_down_an_auto_close_with_one_audit_entry_and_one_email(self):
@@ -81,7 +81,7 @@ class TicketWorkerTests(TicketTestCase):
         self.travel_to(START + 14 * DAY - SECOND)
         self.run_worker()
         self.assertEqual(Ticket.objects.get(pk=tid).status, "answered")
-        self.assertEqual(subjects("was closed"), [])
+        self.assertEqual(subjects("wurde geschlossen"), [])
 
         self.travel_to(START + 14 * DAY + timedelta(hours=5))
         self.run_worker()
@@ -92,12 +92,12 @@ class TicketWorkerTests(TicketTestCase):
         closed = self.audit(Event.TICKET_AUTO_CLOSED, tid)
         self.assertEqual(len(closed), 1)
         self.assertEqual(closed[0].at, START + 14 * DAY)
-        self.assertEqual(len(subjects("was closed")), 1)
+        self.assertEqual(len(subjects("wurde geschlossen")), 1)
         log = self.get("/me/access-log", self.token_for(self.customer)).json()
         self.assertEqual(log[0]["event"], "ticket_auto_closed")
         self.assertEqual(log[0]["ticket"], tid)
         # The customer was reminded on the way, once.
-        self.assertEqual(len(subjects("closes soon")), 1)
+        self.assertEqual(len(subjects("wird bald geschlossen")), 1)
 
         self.travel_to(START + 16 * DAY)
         entries, emails = AuditEntry.objects.count(), OutboxMessage.objects.count()
@@ -116,8 +116,8 @@ class TicketWorkerTests(TicketTestCase):
         self.travel_to(START + 29 * DAY)
         self.run_worker()
 
-        self.assertEqual(subjects("closes soon"), [])
-        self.assertEqual(subjects("was closed"), [])
+        self.assertEqual(subjects("wird bald geschlossen"), [])
+        self.assertEqual(subjects("wurde geschlossen"), [])
         self.assertEqual(Ticket.objects.get(pk=tid).status, "open")
         self.assertEqual(self.audit(Event.TICKET_AUTO_CLOSED, tid), [])
 
@@ -130,11 +130,11 @@ class TicketWorkerTests(TicketTestCase):
 
         self.travel_to(START + 18 * DAY - SECOND)
         self.run_worker()
-        self.assertEqual(subjects("closes soon"), [])
+        self.assertEqual(subjects("wird bald geschlossen"), [])
 
         self.travel_to(START + 18 * DAY)
         self.run_worker()
-        self.assertEqual(len(subjects("closes soon")), 1)
+        self.assertEqual(len(subjects("wird bald geschlossen")), 1)
 
     def test_it_writes_down_a_lock_once(self):
         tid = self.open_ticket()["id"]
@@ -169,9 +169,9 @@ class TicketWorkerTests(TicketTestCase):
         self.assertEqual((ticket.status, ticket.locked_at), ("closed", START + 30 * DAY))
         self.assertEqual(len(self.audit(Event.TICKET_AUTO_CLOSED, tid)), 1)
         self.assertEqual(len(self.audit(Event.TICKET_LOCKED, tid)), 1)
-        self.assertEqual(len(subjects("was closed")), 1)
+        self.assertEqual(len(subjects("wurde geschlossen")), 1)
         # Past its close it was too late to remind.
-        self.assertEqual(subjects("closes soon"), [])
+        self.assertEqual(subjects("wird bald geschlossen"), [])
 
     def test_it_leaves_a_ticket_waiting_for_support_open(self):
         tid = self.open_ticket()["id"]
@@ -237,12 +237,12 @@ class TicketRaceTests(TransactionTestCase):
             actions.reply(supporter=supporter, ticket_id=tid, body="Erledigt?", now=START)
 
         self.assertEqual(self.run_workers(START + 12 * DAY), [0, 0, 60])
-        reminded = Counter(subjects("closes soon"))
+        reminded = Counter(subjects("wird bald geschlossen"))
         self.assertEqual(len(reminded), 60)
         self.assertEqual(set(reminded.values()), {1})
 
         self.assertEqual(self.run_workers(START + 14 * DAY), [60, 0, 0])
-        closed = Counter(subjects("was closed"))
+        closed = Counter(subjects("wurde geschlossen"))
         self.assertEqual(len(closed), 60)
         self.assertEqual(set(closed.values()), {1})
         self.assertEqual(AuditEntry.objects.filter(event=Event.TICKET_AUTO_CLOSED).count(), 60)
@@ -250,8 +250,8 @@ class TicketRaceTests(TransactionTestCase):
         self.assertEqual(self.run_workers(START + 30 * DAY), [0, 60, 0])
         self.assertEqual(AuditEntry.objects.filter(event=Event.TICKET_LOCKED).count(), 60)
         self.assertEqual(actions.materialise_due(now=START + 31 * DAY), (0, 0, 0))
-        self.assertEqual(len(subjects("closes soon")), 60)
-        self.assertEqual(len(subjects("was closed")), 60)
+        self.assertEqual(len(subjects("wird bald geschlossen")), 60)
+        self.assertEqual(len(subjects("wurde geschlossen")), 60)
         self.assertEqual(seal(now=START + 31 * DAY), AuditEntry.objects.count())
         report = verify_log()
         self.assertEqual((report.sealed, report.problems), (AuditEntry.objects.count(), []))
