@@ -50,10 +50,10 @@ def principal_for_bearer(bearer: str, *, now: datetime) -> Principal | None:
 def customer_for_password_link(number: str, token: str) -> Customer | None:
     """Return the customer a password reset link is good for at this moment, or None."""
     customer = Customer.objects.numbered(number).first()
-    return customer if CUSTOMER_PASSWORD_LINKS.check_token(customer, token) else None
+    return customer if CUSTOMER_PASSWORD_LINKS.is_good(customer, token) else None
 
 
 def staff_for_password_link(staff_id: int, token: str) -> Staff | None:
     """Return the active staff member a password link is good for at this moment, or None."""
     staff = Staff.objects.filter(pk=staff_id, is_active=True).first()
-    return staff if STAFF_PASSWORD_LINKS.check_token(staff, token) else None
+    return staff if STAFF_PASSWORD_LINKS.is_good(staff, token) else None

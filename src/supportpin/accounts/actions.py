@@ -215,7 +215,7 @@ def reset_staff_password(
             context={
                 "admin": by.name,
                 "username": staff.username,
-                "link": link(staff, STAFF_PASSWORD_LINKS.make_token(staff)),
+                "link": link(staff, STAFF_PASSWORD_LINKS.token_for(staff)),
                 "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
             },
             language=settings.LANGUAGE_CODE,
@@ -231,7 +231,7 @@ def set_staff_password(*, staff_id: int, token: str, password: str, now: datetim
         staff = (
             Staff.objects.select_for_update(no_key=True).filter(pk=staff_id, is_active=True).first()
         )
-        if staff is None or not STAFF_PASSWORD_LINKS.check_token(staff, token):
+        if staff is None or not STAFF_PASSWORD_LINKS.is_good(staff, token):
             return None
         staff.password = make_password(password)
         staff.save(update_fields=["password"])
@@ -259,7 +259,7 @@ def request_password_reset(
             recipient = Recipient(to=[customer.personal_data.email], language=customer.language)
             context = {
                 "number": customer.number,
-                "link": link(customer, CUSTOMER_PASSWORD_LINKS.make_token(customer)),
+                "link": link(customer, CUSTOMER_PASSWORD_LINKS.token_for(customer)),
                 "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
             }
             recipient.queue("customer_password_reset", context, now=now)
@@ -277,7 +277,7 @@ def reset_customer_password(
     with transaction.atomic():
         # Locked, so of two uses of one link only the first still finds it good.
         customer = Customer.objects.select_for_update(no_key=True).numbered(number).first()
-        if customer is None or not CUSTOMER_PASSWORD_LINKS.check_token(customer, token):
+        if customer is None or not CUSTOMER_PASSWORD_LINKS.is_good(customer, token):
             return None
         customer.password = make_password(password)
         customer.save(update_fields=["password"])
@@ -496,6 +496,7 @@ def sync_customer(
     phone: str,
     address: Address | None,
     now: datetime,
+    language: str | None = None,
 ) -> CustomerSync:
     """Create or update a customer from the provider's billing system.
 
@@ -516,10 +517,12 @@ def sync_customer(
                 customer = Customer.objects.select_for_update().numbered(number).get()
                 created = False
         customer.updated_at = now
+        if language is not None:
+            customer.language = language
         new_password = password is not None and not check_password(password, customer.password)
         if new_password:
             customer.password = make_password(password)
-        customer.save(update_fields=["updated_at", "password"])
+        customer.save(update_fields=["updated_at", "password", "language"])
         if new_password and not created:
             _end_sessions(customer, now=now)
         personal = {"name": name, "email": email, "phone": phone}

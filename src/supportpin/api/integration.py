@@ -45,6 +45,7 @@ def put_customer(request: HttpRequest, number: Path[Identifier], payload: Custom
         email=payload.email,
         password=payload.password,
         phone=payload.phone,
+        language=payload.language,
         address=Address(address.street, address.zip, address.city, address.country)
         if address
         else None,

@@ -62,6 +62,7 @@ def profile(customer: Customer) -> dict:
             "city": personal.city,
             "country": personal.country,
         },
+        "language": customer.language,
     }
 
 

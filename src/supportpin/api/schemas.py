@@ -40,6 +40,9 @@ class CustomerIn(Schema):
     password: Secret | None = None
     phone: Annotated[str, StringConstraints(max_length=64)] = ""
     address: AddressIn | None = None
+    # The language of the customer's e-mails; left out: LANGUAGE_CODE ("de") for a new customer,
+    # else unchanged.
+    language: Literal["de", "en"] | None = None
 
 
 class ProductIn(Schema):
@@ -86,6 +89,7 @@ class ProfileOut(Schema):
     email: str
     phone: str
     address: ProfileAddress
+    language: str
 
 
 class ProductOut(Schema):

@@ -76,6 +76,18 @@ class TicketWorkerTests(TicketTestCase):
         self.assertEqual(len(subjects("wird bald geschlossen")), 1)
         self.assertEqual(self.customer_view(tid)["status"], "answered")
 
+    def test_it_reminds_an_english_customer_in_english(self):
+        body = {"name": "Carla C.", "email": CUSTOMER_MAIL, "language": "en"}
+        self.put(f"/customers/{self.customer.pk}", body, self.api_key)
+        tid = self.answered_ticket()
+
+        self.travel_to(START + 12 * DAY)
+        self.run_worker()
+
+        (reminder,) = emails("closes soon")
+        self.assertEqual(reminder["subject"], f"Ticket #{tid} closes soon")
+        self.assertIn("closes on 2026-12-11 10:00 CET unless you reply.", reminder["body"])
+
     def test_it_writes_down_an_auto_close_with_one_audit_entry_and_one_email(self):
         tid = self.answered_ticket()
         self.travel_to(START + 14 * DAY - SECOND)
