@@ -39,6 +39,7 @@ class CustomerSyncTests(SupportPinTestCase):
                 "email": "nora@example.com",
                 "phone": "+49 30 123",
                 "address": NEW_CUSTOMER["address"],
+                "language": "de",
             },
         )
 

@@ -161,6 +161,9 @@ class PasswordResetTests(PasswordResetTestCase):
 
         log = self.get("/me/access-log", self.token_for(Customer.objects.get(pk="C-1001")))
         self.assertEqual(log.json()[0]["event"], "customer_password_reset")
+        portal = self.browser()
+        portal.post("/login/", {"login": self.customer.pk, "password": NEW_PASSWORD})
+        self.assertContains(self.page("/portal/access/", client=portal), "Password reset by e-mail")
 
     def test_it_keeps_the_token_out_of_the_referer(self):
         self.ask_for_link(self.email)
