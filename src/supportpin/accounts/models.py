@@ -2,12 +2,20 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Upper
+from django.utils.translation import gettext_lazy as _
 
 
 class CustomerQuerySet(models.QuerySet):
     def numbered(self, number: str) -> "CustomerQuerySet":
         """Keep the customer that `number` names in any spelling of its case."""
         return self.alias(number_upper=Upper("number")).filter(number_upper=Upper(Value(number)))
+
+
+class Language(models.TextChoices):
+    """The languages the web UI and the e-mails speak."""
+
+    GERMAN = "de", _("German")
+    ENGLISH = "en", _("English")
 
 
 def default_language() -> str:
@@ -20,7 +28,7 @@ class Customer(models.Model):
     number = models.CharField(max_length=64, primary_key=True)
     password = models.CharField(max_length=255, blank=True)
     # The language of the customer's e-mails ("de" or "en"), set by the billing system.
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=default_language)
+    language = models.CharField(max_length=8, choices=Language.choices, default=default_language)
     # Raised when every session must end (a new password): a web session signed in under an
     # older value is over.
     sessions_epoch = models.PositiveIntegerField(default=0)
