@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from django.core.management import call_command
 from django.test import Client, override_settings
 
+from supportpin.notify.models import OutboxMessage
 from testsupport import SupportPinTestCase
 
 
@@ -35,3 +36,13 @@ class DemoCommandTests(SupportPinTestCase):
     @override_settings(DEBUG=True)
     def test_it_names_the_totp_command_as_it_runs_from_the_repository_root(self):
         self.assertIn("DEBUG=1 .venv/bin/supportpin totp anna", self.demo())
+
+    def test_it_has_a_customer_who_reads_e_mails_in_english(self):
+        printed = self.demo()
+
+        self.assertIn("K10003  (lea@example.org, e-mails in English)", printed)
+        self.client.post("/login/password/", {"email": "lea@example.org"})
+        self.client.post("/login/password/", {"email": "mia@example.org"})
+        subjects = {m.payload["to"][0]: m.payload["subject"] for m in OutboxMessage.objects.all()}
+        self.assertEqual(subjects["lea@example.org"], "Choose a new Support-PIN password")
+        self.assertEqual(subjects["mia@example.org"], "Neues Support-PIN-Passwort wählen")

@@ -26,6 +26,8 @@ CUSTOMERS = [
     ("K10002", "Jonas Weber", "jonas@example.org", "Marktplatz 7", "80331", "München"),
     ("K10003", "Lea Fischer", "lea@example.org", "Ringweg 3", "50667", "Köln"),
 ]
+# Customers whose e-mails come in English; the others get German ones, the default.
+ENGLISH_CUSTOMERS = {"K10003"}
 PRODUCTS: list[tuple[str, str, str, str, dict]] = [
     ("gs-1001", "K10001", "gameserver", "Minecraft Survival", {"slots": 20, "node": "de-fra-3"}),
     ("ts-1002", "K10001", "teamspeak", "TeamSpeak Clan", {"slots": 32}),
@@ -72,6 +74,7 @@ class Command(BaseCommand):
                 phone="+49 30 1234567",
                 address=Address(street, zip_code, city, "DE"),
                 now=now,
+                language="en" if number in ENGLISH_CUSTOMERS else "de",
             )
         for product_id, customer, type_, name, details in PRODUCTS:
             sync_product(
@@ -147,7 +150,8 @@ class Command(BaseCommand):
         write("Demo data loaded. Every demo password is: " + PASSWORD)
         write("Customers sign in with customer number (or e-mail):")
         for number, _name, email, *_ in CUSTOMERS:
-            write(f"  {number}  ({email})")
+            language = "e-mails in English" if number in ENGLISH_CUSTOMERS else "e-mails in German"
+            write(f"  {number}  ({email}, {language})")
         write("Staff sign in with username, password and a TOTP code:")
         for staff in Staff.objects.filter(username__in=[s[0] for s in STAFF]):
             code = pyotp.TOTP(staff.otp_secret).now()
