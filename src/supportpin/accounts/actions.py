@@ -208,7 +208,6 @@ def reset_staff_password(
         staff.password = make_password(None)
         staff.save(update_fields=["password"])
         _end_sessions(staff, now=now)
-        staff.refresh_from_db(fields=["sessions_epoch"])
         queue_email_from_template(
             to=[staff.email],
             template="staff_password_reset",

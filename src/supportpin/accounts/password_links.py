@@ -1,8 +1,9 @@
 """Links that let a customer or a staff member choose a new password: Django's reset tokens.
 
-A token is an HMAC (keyed with SECRET_KEY) over the account, its password hash, its sessions
-epoch and the time it was made, so it stops working once the password changes (it works once)
-or PASSWORD_RESET_TIMEOUT has passed. Nothing about it is stored.
+A token is an HMAC (keyed with SECRET_KEY) over the account, its password hash and the time it
+was made, so it stops working once the password changes (it works once) or PASSWORD_RESET_TIMEOUT
+has passed. Nothing about it is stored. Ending sessions does not end it: an admin who resets a
+supporter's password and then their second factor leaves the mailed link good.
 """
 
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from supportpin.lib import clock
 
 
 class _PasswordLinks(PasswordResetTokenGenerator):
-    # Django types these for its user model; ours have the pk, password and epoch they read.
+    # Django types these for its user model; ours have the pk and password they read.
     def token_for(self, who: Customer | Staff) -> str:
         """Return a new token for a link that lets `who` choose a new password."""
         return self.make_token(who)  # type: ignore[arg-type]
@@ -24,7 +25,7 @@ class _PasswordLinks(PasswordResetTokenGenerator):
         return self.check_token(who, token)  # type: ignore[arg-type]
 
     def _make_hash_value(self, user: Customer | Staff, timestamp: int) -> str:  # type: ignore[override]
-        return f"{user.pk}\n{user.password}\n{user.sessions_epoch}\n{timestamp}"
+        return f"{user.pk}\n{user.password}\n{timestamp}"
 
     def _now(self) -> datetime:
         # The application clock, naive as Django's token timestamps expect.

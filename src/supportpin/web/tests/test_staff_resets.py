@@ -157,6 +157,18 @@ class StaffPasswordResetTests(StaffResetTestCase):
         (changed,) = self.entries("staff_password_changed")
         self.assertEqual((changed.actor_kind, changed.actor), ("supporter", "Sam S."))
 
+    def test_it_keeps_the_link_good_through_a_second_factor_reset(self):
+        self.reset("reset-password")
+        self.reset("reset-second-factor")
+        path = self.mailed_link()
+
+        chosen = self.client.post(path, {"password": NEW_PASSWORD, "repeated": NEW_PASSWORD})
+
+        self.assertRedirects(chosen, "/staff/login/", fetch_redirect_response=False)
+        self.assertRedirects(
+            self.sam_signs_in(NEW_PASSWORD), "/staff/enrol/", fetch_redirect_response=False
+        )
+
     def test_it_refuses_the_link_after_its_hour(self):
         self.reset("reset-password")
         path = self.mailed_link()
