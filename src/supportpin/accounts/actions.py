@@ -42,7 +42,7 @@ from supportpin.lib.problems import (
     StaffPasswordsOff,
     UsernameTaken,
 )
-from supportpin.notify.actions import queue_email, queue_email_from_template
+from supportpin.notify.actions import queue_email, queue_email_from_template, render_email
 
 # Checked against when the username is unknown, so a miss costs as much time as a hit.
 _DUMMY_PASSWORD_HASH = make_password("supportpin-dummy-password")
@@ -252,16 +252,28 @@ def request_password_reset(
     """
     if not settings.SUPPORTPIN_CUSTOMER_PASSWORDS:
         raise CustomerPasswordsOff()
-    customers = Customer.objects.filter(personal_data__email__iexact=email.strip())
+    customers = list(
+        Customer.objects.filter(personal_data__email__iexact=email.strip()).select_related(
+            "personal_data"
+        )
+    )
     with transaction.atomic():
-        for customer in customers.select_related("personal_data"):
+        for customer in customers:
             recipient = Recipient(to=[customer.personal_data.email], language=customer.language)
-            context = {
-                "number": customer.number,
-                "link": link(customer, CUSTOMER_PASSWORD_LINKS.token_for(customer)),
-                "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
-            }
-            recipient.queue("customer_password_reset", context, now=now)
+            recipient.queue("customer_password_reset", _reset_mail(customer, link), now=now)
+    if not customers:
+        # An unknown address costs the token and the e-mail a known one costs, all but the queued
+        # row, so the time of the answer tells as little as its words (as _DUMMY_PASSWORD_HASH).
+        stand_in = Customer(number="unknown")
+        render_email("customer_password_reset", _reset_mail(stand_in, link), language="de")
+
+
+def _reset_mail(customer: Customer, link: Callable[[Customer, str], str]) -> dict:
+    return {
+        "number": customer.number,
+        "link": link(customer, CUSTOMER_PASSWORD_LINKS.token_for(customer)),
+        "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+    }
 
 
 def reset_customer_password(

@@ -28,7 +28,13 @@ def queue_email_from_template(
     now: datetime,
     dedupe_key: str | None = None,
 ) -> OutboxMessage | None:
-    """Queue the e-mail `notify/<template>.txt` renders in `language`, in the caller's transaction.
+    """Queue the e-mail `render_email` makes of `template`, in the caller's transaction."""
+    subject, body = render_email(template, context, language=language)
+    return queue_email(to=to, subject=subject, body=body, now=now, dedupe_key=dedupe_key)
+
+
+def render_email(template: str, context: dict, *, language: str) -> tuple[str, str]:
+    """Return the subject and the body `notify/<template>.txt` renders in `language`.
 
     The template's first line is the subject, the rest the body. Times show in TIME_ZONE, the
     zone of the web UI, so an e-mail and the page it points to say the same time.
@@ -36,9 +42,7 @@ def queue_email_from_template(
     with translation.override(language), timezone.override(settings.TIME_ZONE):
         text = render_to_string(f"notify/{template}.txt", context)
     subject, _, body = text.strip().partition("\n")
-    return queue_email(
-        to=to, subject=subject, body=body.strip() + "\n", now=now, dedupe_key=dedupe_key
-    )
+    return subject, body.strip() + "\n"
 
 
 def queue_webhook(*, payload: dict, now: datetime) -> OutboxMessage:
