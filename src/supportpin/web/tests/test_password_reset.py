@@ -1,11 +1,14 @@
 """A customer who forgot their password chooses a new one through a link sent by e-mail."""
 
 import re
+import uuid
 from datetime import timedelta
 
+import redis
 from django.test import override_settings
 
 from supportpin.accounts.models import Customer
+from supportpin.accounts.tests.test_throttle import REDIS_URL
 from supportpin.audit.models import AuditEntry
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.web.tests.browser import WebTestCase
@@ -240,3 +243,34 @@ class PasswordResetWithoutCustomerPasswordsTests(PasswordResetTestCase):
 
         self.assertEqual(self.choose(link).status_code, 404)
         self.assertTrue(Customer.objects.get(pk=self.customer.pk).password)
+
+
+@override_settings(SUPPORTPIN_PASSWORD_RESET_RATE="3/1h")
+class PasswordResetThrottleWithRedisTests(PasswordResetTestCase):
+    """REDIS_URL set: two app processes, each with its own connection to one Redis."""
+
+    def setUp(self):
+        super().setUp()
+        try:
+            redis.Redis.from_url(REDIS_URL).ping()
+        except redis.RedisError as error:
+            self.skipTest(f"needs Redis at {REDIS_URL} (SUPPORTPIN_TEST_REDIS_URL): {error}")
+        self.prefix = f"test-{uuid.uuid4().hex}"  # no count of another test run can leak in
+        backend = "django.core.cache.backends.redis.RedisCache"
+        shared = {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": self.prefix}
+        settings = override_settings(CACHES={"process-a": shared, "process-b": dict(shared)})
+        settings.enable()
+        self.addCleanup(settings.disable)
+
+    def test_it_counts_requests_across_processes(self):
+        for number, process in enumerate(("process-a", "process-b", "process-a")):
+            with override_settings(SUPPORTPIN_SIGN_IN_CACHE=process):
+                self.ask_for_link(self.email, address=f"192.0.2.{number + 1}")
+
+        with override_settings(SUPPORTPIN_SIGN_IN_CACHE="process-b"):
+            blocked = self.ask_for_link(self.email, address="198.51.100.7")
+
+        self.assertEqual(blocked.status_code, 429)
+        self.assertEqual(len(self.mails()), 3)
+        counted = redis.Redis.from_url(REDIS_URL).keys(f"{self.prefix}:*password-reset-login:*")
+        self.assertEqual(len(counted), 1)
