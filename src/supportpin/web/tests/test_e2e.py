@@ -511,6 +511,29 @@ class LivePanelBrowserTests:
         expect(admin.get_by_test_id("staff-sam")).to_contain_text("deaktiviert")
         browsers.assert_clean()
 
+    def test_it_asks_before_resetting_a_supporters_second_factor(self, world, browsers):
+        admin = browsers.open("admin")
+        sign_in_staff_first_time(admin, "ada")
+        admin.goto("/staff-admin/")
+        reset = admin.get_by_test_id("staff-sam").get_by_role(
+            "button", name="Zweiten Faktor zurücksetzen"
+        )
+        asked = []
+        admin.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        reset.click()
+
+        assert asked == [
+            "Zweiten Faktor von Sam S. zurücksetzen? Passkeys und Authenticator werden entfernt "
+            "und die Sitzungen enden; bei der nächsten Anmeldung wird ein Authenticator neu "
+            "eingerichtet."
+        ]
+        admin.once("dialog", lambda dialog: dialog.accept())
+        reset.click()
+        expect(admin.locator("body")).to_contain_text(
+            "Sam S. richtet bei der nächsten Anmeldung einen zweiten Faktor neu ein."
+        )
+        browsers.assert_clean()
+
     def test_it_asks_on_a_page_of_its_own_without_javascript(self, world, browser, live_server):
         context = browser.new_context(
             base_url=live_server.url, java_script_enabled=False, locale="de-DE"
@@ -563,7 +586,13 @@ STAFF_PAGES = [
     "/staff-admin/",
     "/staff-admin/audit/",
 ]
-PUBLIC_PAGES = ["/login/", "/staff/login/", "/login/link/spl_not-a-link/"]
+PUBLIC_PAGES = [
+    "/login/",
+    "/staff/login/",
+    "/login/link/spl_not-a-link/",
+    "/login/password/",
+    "/login/password/C-1001/not-a-token/",
+]
 
 
 def _screenshot_png() -> bytes:
@@ -598,6 +627,7 @@ class AccessibilityTests:
         # axe runs under the pages' strict CSP and sees what it should: an image without alt.
         assert [v["id"] for v in AXE.Axe().run(visitor).response["violations"]] == ["image-alt"]
         browsers.expect_status("/login/link/spl_not-a-link/", 400)
+        browsers.expect_status("/login/password/C-1001/not-a-token/", 400)
         found = [v for path in PUBLIC_PAGES for v in axe_violations(visitor, path)]
         customer = browsers.open("customer", viewport=viewport)
         sign_in_customer(customer, "C-1001")
