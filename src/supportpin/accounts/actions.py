@@ -265,7 +265,11 @@ def request_password_reset(
         # An unknown address costs the token and the e-mail a known one costs, all but the queued
         # row, so the time of the answer tells as little as its words (as _DUMMY_PASSWORD_HASH).
         stand_in = Customer(number="unknown")
-        render_email("customer_password_reset", _reset_mail(stand_in, link), language="de")
+        render_email(
+            "customer_password_reset",
+            _reset_mail(stand_in, link),
+            language=settings.LANGUAGE_CODE,
+        )
 
 
 def _reset_mail(customer: Customer, link: Callable[[Customer, str], str]) -> dict:
