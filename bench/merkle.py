@@ -27,12 +27,19 @@ class Tiles:
 
     def __init__(self):
         self.rows: dict[tuple[int, int], bytes] = {}
+        self.inner: dict[tuple[int, int], bytes] = {}
         self.size = 0
         self.tiles_read = 0
 
-    def read_tiles(self, tiles: list[merkle.Tile]) -> list[bytes]:
+    def read_tiles(self, tiles: list[merkle.Tile]) -> list[tuple[bytes, bytes]]:
         self.tiles_read += len(tiles)
-        return [self.rows[(t.level, t.index)][: t.width * merkle.HASH_SIZE] for t in tiles]
+        return [
+            (
+                self.rows[t.level, t.index][: t.width * merkle.HASH_SIZE],
+                self.inner[t.level, t.index],
+            )
+            for t in tiles
+        ]
 
     def seal(self, leaves: list[bytes]) -> None:
         reader = merkle.TileHashReader(self.size, self.read_tiles)
@@ -42,6 +49,7 @@ class Tiles:
         grown = self.size + len(leaves)
         for tile, data in merkle.append_tiles(self.size, hashes, grown, reader):
             self.rows[(tile.level, tile.index)] = data
+            self.inner[tile.level, tile.index] = merkle.tile_inner(data)
         self.size = grown
 
 

@@ -8,7 +8,13 @@ from django.db import connection, transaction
 
 from supportpin.audit.leaves import leaf_bytes
 from supportpin.audit.logkeys import log_signer
-from supportpin.audit.merkle import append_tiles, leaf_hash, stored_hashes, tree_hash
+from supportpin.audit.merkle import (
+    append_tiles,
+    leaf_hash,
+    stored_hashes,
+    tile_inner,
+    tree_hash,
+)
 from supportpin.audit.models import ActorKind, AuditEntry, Event, LogCheckpoint, LogTile
 from supportpin.audit.note import Checkpoint, sign_note
 from supportpin.audit.queries import latest_checkpoint, tile_reader
@@ -119,10 +125,13 @@ def _seal_round(*, up_to_id: int, now: datetime, batch_size: int) -> int:
         hashes = stored_hashes(size, [leaf_hash(leaf_bytes(e)) for e in entries], reader)
         tiles = append_tiles(size, hashes, new_size, reader)
         LogTile.objects.bulk_create(
-            [LogTile(level=t.level, index=t.index, data=data) for t, data in tiles],
+            [
+                LogTile(level=t.level, index=t.index, data=data, inner=tile_inner(data))
+                for t, data in tiles
+            ],
             update_conflicts=True,
             unique_fields=["level", "index"],
-            update_fields=["data"],
+            update_fields=["data", "inner"],
         )
         _set_leaf_indexes([e.id for e in entries], first=size)
         root = tree_hash(new_size, tile_reader(new_size))

@@ -89,6 +89,9 @@ class LogTile(models.Model):
     level = models.PositiveSmallIntegerField()
     index = models.BigIntegerField()
     data = models.BinaryField()
+    # The hashes of the seven Merkle levels inside the tile (merkle.tile_inner), written with
+    # `data`: proofs read them instead of hashing. Checked against `data` by verifyaudit.
+    inner = models.BinaryField()
 
     class Meta:
         constraints = [

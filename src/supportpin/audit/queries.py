@@ -1,6 +1,7 @@
 import base64
 import json
 
+from django.db import connection
 from django.db.models import Q
 
 from supportpin.audit.leaves import leaf_bytes
@@ -49,21 +50,30 @@ def cosigned_note(checkpoint: LogCheckpoint) -> str:
     return checkpoint.note + "".join(f"{line}\n" for line in lines)
 
 
-def read_tiles(tiles: list[Tile]) -> list[bytes]:
-    """Return the stored bytes of each of `tiles`, cut to its width (short if not stored)."""
+def read_tiles(tiles: list[Tile]) -> list[tuple[bytes, bytes]]:
+    """Return the stored bytes of each of `tiles`, cut to its width, and its inner hashes
+    (both short if not stored), in one query."""
     if not tiles:
         return []
-    wanted = Q()
-    for tile in tiles:
-        wanted |= Q(level=tile.level, index=tile.index)
-    rows = {
-        (level, index): bytes(data)
-        for level, index, data in LogTile.objects.filter(wanted).values_list(
-            "level", "index", "data"
-        )
-    }
+    # One statement whatever the tree's size: a proof costs one round trip at 10k leaves as at
+    # 10M. Plain SQL, since building an ORM filter of that many terms cost more than the query.
+    table, quote = LogTile._meta.db_table, connection.ops.quote_name
+    pairs = ", ".join(["(%s, %s)"] * len(tiles))
+    columns = ", ".join(quote(name) for name in ("level", "index", "data", "inner"))
+    key = f"({quote('level')}, {quote('index')})"
+    sql = f"SELECT {columns} FROM {quote(table)} WHERE {key} IN ({pairs})"  # noqa: S608 - no input
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [n for tile in tiles for n in (tile.level, tile.index)])
+        rows = {
+            (level, index): (bytes(data), bytes(inner))
+            for level, index, data, inner in cursor.fetchall()
+        }
     # A tile cut short (or missing) yields too few bytes, which the reader refuses.
-    return [rows.get((tile.level, tile.index), b"")[: tile.width * HASH_SIZE] for tile in tiles]
+    return [
+        (data[: tile.width * HASH_SIZE], inner)
+        for tile in tiles
+        for data, inner in [rows.get((tile.level, tile.index), (b"", b""))]
+    ]
 
 
 def tile_reader(size: int) -> TileHashReader:
@@ -106,7 +116,7 @@ def tile_bytes(path: str) -> bytes | None:
     # A full tile only once the tree fills it; a partial one at most as wide as the tree has.
     if available <= 0 or tile.width > available:
         return None
-    data = read_tiles([tile])[0]
+    data, _inner = read_tiles([tile])[0]
     return data if len(data) == tile.width * HASH_SIZE else None
 
 

@@ -270,6 +270,14 @@ class VerifyAuditTests(LogTestCase):
 
         self.assertIn("do not give the root", self.assertBroken())
 
+    def test_it_detects_a_changed_inner_hash_that_proofs_would_read(self):
+        tile = LogTile.objects.get(level=0, index=0)
+        inner = bytearray(bytes(tile.inner))
+        inner[:32] = hashlib.sha256(b"forged").digest()  # the parent of leaves 0 and 1
+        LogTile.objects.filter(pk=tile.pk).update(inner=bytes(inner))
+
+        self.assertIn("inner hashes stored with tile/0/000", self.assertBroken())
+
     def test_it_detects_the_newest_entry_cut_off(self):
         AuditEntry.objects.filter(leaf_index=self.size - 1).delete()
 

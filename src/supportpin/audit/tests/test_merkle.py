@@ -402,12 +402,19 @@ class TileStore:
 
     def __init__(self):
         self.tiles: dict[tuple[int, int], bytes] = {}
+        self.inner: dict[tuple[int, int], bytes] = {}
         self.size = 0
         self.reads: list[list[Tile]] = []
 
-    def read_tiles(self, tiles: list[Tile]) -> list[bytes]:
+    def read_tiles(self, tiles: list[Tile]) -> list[tuple[bytes, bytes]]:
         self.reads.append(tiles)
-        return [self.tiles[(t.level, t.index)][: t.width * merkle.HASH_SIZE] for t in tiles]
+        return [
+            (
+                self.tiles[(t.level, t.index)][: t.width * merkle.HASH_SIZE],
+                self.inner[t.level, t.index],
+            )
+            for t in tiles
+        ]
 
     def reader(self, size: int | None = None) -> merkle.TileHashReader:
         return merkle.TileHashReader(self.size if size is None else size, self.read_tiles)
@@ -418,6 +425,7 @@ class TileStore:
         grown = self.size + len(leaves)
         for tile, data in merkle.append_tiles(self.size, new, grown, reader):
             self.tiles[(tile.level, tile.index)] = data
+            self.inner[tile.level, tile.index] = merkle.tile_inner(data)
         self.size = grown
 
 
@@ -485,17 +493,34 @@ class TileTests(SimpleTestCase):
             # At most two tiles for each of the three tile levels.
             self.assertLessEqual(len(tiles), 6)
 
+    def test_it_keeps_beside_each_tile_the_subtree_hashes_inside_it(self):
+        # Tile 0/1 holds leaves 256..511: at level k, its p-th inner hash covers 2^k of them.
+        inner = self.store.inner[0, 1]
+        place = 0
+        for k in range(1, 8):
+            for p in range(256 >> k):
+                lo = 256 + (p << k)
+                expected = self.oracle_hash(lo, lo + (1 << k))
+                self.assertEqual(inner[(place + p) * 32 : (place + p + 1) * 32], expected, (k, p))
+            place += 256 >> k
+        self.assertEqual(len(inner), place * 32)
+
     def test_it_reads_a_partial_tile_as_the_prefix_of_the_full_one(self):
         full = self.store.tiles[(0, 0)]
         partial = merkle.tile_data(Tile(0, 0, 3), self.store.reader())
         self.assertEqual(partial, full[: 3 * 32])
         # Stored hash 2 is the parent of leaves 0 and 1: it needs two leaf hashes of tile 0.
         self.assertEqual(merkle.tile_for_index(2), Tile(0, 0, 2))
-        self.assertEqual(merkle.hash_from_tile(Tile(0, 0, 3), partial, 2), self.oracle_hash(0, 2))
+        inner = self.store.inner[0, 0]
+        self.assertEqual(
+            merkle.hash_from_tile(Tile(0, 0, 3), partial, inner, 2), self.oracle_hash(0, 2)
+        )
         with self.assertRaises(merkle.ProofError):
-            merkle.hash_from_tile(Tile(0, 0, 1), partial[:32], 2)
+            merkle.hash_from_tile(Tile(0, 0, 1), partial[:32], inner, 2)
         with self.assertRaises(merkle.ProofError):
-            merkle.hash_from_tile(Tile(0, 1), full, 2)
+            merkle.hash_from_tile(Tile(0, 1), full, inner, 2)
+        with self.assertRaises(merkle.ProofError):  # no inner hashes stored with the tile
+            merkle.hash_from_tile(Tile(0, 0, 3), partial, b"", 2)
 
     def test_it_refuses_hashes_beyond_the_tree(self):
         reader = self.store.reader(10)
