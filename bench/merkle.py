@@ -31,18 +31,15 @@ class Tiles:
         self.size = 0
         self.tiles_read = 0
 
-    def read_tiles(self, tiles: list[merkle.Tile]) -> list[tuple[bytes, bytes]]:
-        self.tiles_read += len(tiles)
+    def read_places(self, places: list[merkle.HashPlace]) -> list[bytes]:
+        self.tiles_read += len({(p.level, p.index) for p in places})
         return [
-            (
-                self.rows[t.level, t.index][: t.width * merkle.HASH_SIZE],
-                self.inner[t.level, t.index],
-            )
-            for t in tiles
+            (self.inner if p.inner else self.rows)[p.level, p.index][p.offset : p.offset + 32]
+            for p in places
         ]
 
     def seal(self, leaves: list[bytes]) -> None:
-        reader = merkle.TileHashReader(self.size, self.read_tiles)
+        reader = merkle.TileHashReader(self.size, self.read_places)
         hashes = merkle.stored_hashes(
             self.size, [merkle.leaf_hash(leaf) for leaf in leaves], reader
         )
@@ -88,7 +85,7 @@ def main() -> int:
 
     rng = random.Random(9)  # noqa: S311 - picks proof positions, no secret
     for size in sorted({*checkpoints, tiles.size}):
-        reader = merkle.TileHashReader(size, tiles.read_tiles)
+        reader = merkle.TileHashReader(size, tiles.read_places)
         tiles.tiles_read = 0
         started = time.perf_counter()
         for _ in range(args.proofs):

@@ -3,16 +3,18 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/supportpin_bench \\
         .venv/bin/python bench/proof.py --sizes 10000,100000,1000000,10000000
 
-Use a throwaway database: the script migrates it and refuses one that already holds tiles. For
-each size it writes the tree's hash tiles as the sealer stores them (one row per tile, the
-leaves' hashes bottom-up; no entry rows, which proofs never read), checks that the root read
-back through the production reader is the one it built and that a proof verifies against it,
+It makes one database per size next to the one DATABASE_URL names (<name>_10000, ...; made
+anew each run, dropped at the end). For each size it writes the tree's hash tiles as the sealer
+stores them (one row per tile, the leaves' hashes bottom-up; no entry rows, which proofs never
+read), checks that the root read back through the production reader is the one it built and
+that a proof verifies against it,
 then times proofs read from the stored tiles exactly as the API reads them: the inclusion proof
 of a random leaf (`audit.queries.tile_reader` + `merkle.inclusion_proof`), a consistency proof
 from a random older size, and what a customer waits for: `GET /api/v1/me/access-log/{id}/proof`
 for one of 100 entries placed at random leaves, under a signed checkpoint of that size. It
 prints the median and 95th percentile per size and the ratio of the slowest median to the
-fastest (the goal: within 1.2x, flat from 10k to 10M).
+fastest (the goal: within 1.2x, flat from 10k to 10M). The sizes take turns over --rounds
+rounds, so a change in the machine's load falls on all of them alike.
 """
 
 import argparse
@@ -29,6 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "supportpin.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key")  # a throwaway database
 os.environ.setdefault("DEBUG", "1")  # the development log key
+# One connection kept open and pointed at one tree's database after another (no pool).
+os.environ.setdefault("SUPPORTPIN_DB_POOL", "0")
+os.environ.setdefault("CONN_MAX_AGE", "600")
 
 import django
 
@@ -147,18 +152,25 @@ def timed(work, times: int) -> list[float]:
     return samples
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000,10000000")
-    parser.add_argument("--proofs", type=int, default=300)
-    args = parser.parse_args()
+def use_database(name: str) -> None:
+    """Point the app's one connection at database `name` (a tree of one size)."""
+    connection.close()
+    connection.settings_dict["NAME"] = name
+
+
+def build(size: int, rng: random.Random) -> tuple[str, list[int]]:
+    """Store the tree of `size` leaves with the customer's entries; return a token, entry ids."""
+    started = time.perf_counter()
+    tiles, root = tiles_of(size)
     call_command("migrate", verbosity=0)
-    if LogTile.objects.exists():
-        sys.exit("the database already holds tiles: use a throwaway one")
-    print(f"load average: {os.getloadavg()[0]:.1f}")
-    rng = random.Random(9)  # noqa: S311 - picks proof positions, no secret
-    setup_test_environment()  # the test client's host
-    logging.getLogger("supportpin.request").setLevel(logging.WARNING)  # one line per request
+    store(tiles)
+    assert merkle.tree_hash(size, tile_reader(size)) == root, "stored tiles, other root"
+    leaf = rng.randrange(size)
+    proof = merkle.inclusion_proof(leaf, size, tile_reader(size))
+    leaf_hash = hashlib.sha256(b"\x00" + leaf.to_bytes(8, "big")).digest()
+    assert merkle.verify_inclusion(index=leaf, size=size, leaf=leaf_hash, proof=proof, root=root), (
+        "a proof from the stored tiles does not verify"
+    )
     now = clock.now()
     sync_customer(
         number=CUSTOMER,
@@ -171,51 +183,71 @@ def main() -> None:
     )
     customer = Customer.objects.get(number=CUSTOMER)
     token = issue_token(now=now, hours=2, role="customer", customer=customer).token
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-    medians = {}
-    for size in (int(s) for s in args.sizes.split(",")):
-        built = time.perf_counter()
-        tiles, root = tiles_of(size)
-        store(tiles)
-        built = time.perf_counter() - built
-        assert merkle.tree_hash(size, tile_reader(size)) == root, "stored tiles, other root"
-        leaf = rng.randrange(size)
-        proof = merkle.inclusion_proof(leaf, size, tile_reader(size))
-        leaf_hash = hashlib.sha256(b"\x00" + leaf.to_bytes(8, "big")).digest()
-        assert merkle.verify_inclusion(
-            index=leaf, size=size, leaf=leaf_hash, proof=proof, root=root
-        ), "a proof from the stored tiles does not verify"
+    entries = customer_entries(size, root, rng)
+    print(
+        f"{size:>10,} leaves: {len(tiles):,} tiles, built in {time.perf_counter() - started:.0f} s"
+    )
+    return token, entries
 
-        def inclusion(size: int = size) -> None:
-            merkle.inclusion_proof(rng.randrange(size), size, tile_reader(size))
 
-        def consistency(size: int = size) -> None:
-            merkle.consistency_proof(rng.randrange(1, size), size, tile_reader(size))
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000,10000000")
+    parser.add_argument("--proofs", type=int, default=300, help="per size and kind")
+    parser.add_argument("--rounds", type=int, default=6)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rng = random.Random(9)  # noqa: S311 - picks proof positions, no secret
+    setup_test_environment()  # the test client's host
+    logging.getLogger("supportpin.request").setLevel(logging.WARNING)  # one line per request
+    base = connection.settings_dict["NAME"]
+    trees = {}
+    for size in sizes:
+        name = f"{base}_{size}"
+        use_database(base)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+            cursor.execute(f"CREATE DATABASE {name}")
+        use_database(name)
+        trees[size] = (name, *build(size, rng))
+    # Rounds in turn, sizes in a new order each round: the machine's load moves all alike.
+    samples: dict[str, dict[int, list[float]]] = {}
+    per_round = max(args.proofs // args.rounds, 1)
+    for _ in range(args.rounds):
+        for size in rng.sample(sizes, len(sizes)):
+            name, token, entries = trees[size]
+            use_database(name)
+            client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
-        entries = customer_entries(size, root, rng)
+            def inclusion(size: int = size) -> None:
+                merkle.inclusion_proof(rng.randrange(size), size, tile_reader(size))
 
-        def download(entries: list[int] = entries) -> None:
-            response = client.get(f"/api/v1/me/access-log/{rng.choice(entries)}/proof")
-            assert response.status_code == 200, response.content
+            def consistency(size: int = size) -> None:
+                merkle.consistency_proof(rng.randrange(1, size), size, tile_reader(size))
 
-        timed(inclusion, 20)  # a warm connection, as a running app has
-        timed(download, 20)
-        results = {"inclusion": timed(inclusion, args.proofs)}
-        results["consistency"] = timed(consistency, args.proofs)
-        results["GET proof"] = timed(download, args.proofs)
-        for kind, samples in results.items():
-            median = statistics.median(samples)
-            p95 = statistics.quantiles(samples, n=20)[-1]
-            medians.setdefault(kind, {})[size] = median
-            print(
-                f"{size:>10,} leaves ({len(tiles):,} tiles, built in {built:.0f} s): "
-                f"{kind:<11} median {median:.2f} ms, p95 {p95:.2f} ms"
-            )
-    for kind, by_size in medians.items():
-        ratio = max(by_size.values()) / min(by_size.values())
+            def download(client: Client = client, entries: list[int] = entries) -> None:
+                response = client.get(f"/api/v1/me/access-log/{rng.choice(entries)}/proof")
+                assert response.status_code == 200, response.content
+
+            timed(download, 10)  # a warm connection and cache, as a running app has
+            for kind, work in (
+                ("inclusion", inclusion),
+                ("consistency", consistency),
+                ("GET proof", download),
+            ):
+                samples.setdefault(kind, {}).setdefault(size, []).extend(timed(work, per_round))
+    print(f"load average: {os.getloadavg()[0]:.1f}")
+    for kind, by_size in samples.items():
+        medians = {size: statistics.median(times) for size, times in by_size.items()}
+        for size, times in by_size.items():
+            p95 = statistics.quantiles(times, n=20)[-1]
+            print(f"{kind:<11} {size:>10,} leaves: median {medians[size]:.2f} ms, p95 {p95:.2f} ms")
+        ratio = max(medians.values()) / min(medians.values())
         print(f"{kind}: slowest median / fastest = {ratio:.2f}x (goal: at most 1.2x)")
-    for model in (LogTile, LogCheckpoint, AuditEntry):
-        model.objects.all().delete()
+    use_database(base)
+    with connection.cursor() as cursor:
+        for name, _token, _entries in trees.values():
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 if __name__ == "__main__":

@@ -404,20 +404,15 @@ class TileStore:
         self.tiles: dict[tuple[int, int], bytes] = {}
         self.inner: dict[tuple[int, int], bytes] = {}
         self.size = 0
-        self.reads: list[list[Tile]] = []
+        self.reads: list[list[merkle.HashPlace]] = []
 
-    def read_tiles(self, tiles: list[Tile]) -> list[tuple[bytes, bytes]]:
-        self.reads.append(tiles)
-        return [
-            (
-                self.tiles[(t.level, t.index)][: t.width * merkle.HASH_SIZE],
-                self.inner[t.level, t.index],
-            )
-            for t in tiles
-        ]
+    def read_places(self, places: list[merkle.HashPlace]) -> list[bytes]:
+        self.reads.append(places)
+        stored = [(self.inner if p.inner else self.tiles).get((p.level, p.index)) for p in places]
+        return [(s or b"")[p.offset : p.offset + 32] for s, p in zip(stored, places, strict=True)]
 
     def reader(self, size: int | None = None) -> merkle.TileHashReader:
-        return merkle.TileHashReader(self.size if size is None else size, self.read_tiles)
+        return merkle.TileHashReader(self.size if size is None else size, self.read_places)
 
     def append(self, leaves) -> None:
         reader = self.reader()
@@ -489,9 +484,11 @@ class TileTests(SimpleTestCase):
         merkle.inclusion_proof(12_345, self.size, self.store.reader())
         merkle.consistency_proof(40_000, self.size, self.store.reader())
         self.assertEqual(len(self.store.reads), 2)
-        for tiles in self.store.reads:
-            # At most two tiles for each of the three tile levels.
-            self.assertLessEqual(len(tiles), 6)
+        for places in self.store.reads:
+            # O(log n): at most two hashes per level of the tree (17 levels), from at most
+            # two tiles per tile level (3).
+            self.assertLessEqual(len(places), 2 * 17)
+            self.assertLessEqual(len({(p.level, p.index) for p in places}), 6)
 
     def test_it_keeps_beside_each_tile_the_subtree_hashes_inside_it(self):
         # Tile 0/1 holds leaves 256..511: at level k, its p-th inner hash covers 2^k of them.
@@ -509,18 +506,20 @@ class TileTests(SimpleTestCase):
         full = self.store.tiles[(0, 0)]
         partial = merkle.tile_data(Tile(0, 0, 3), self.store.reader())
         self.assertEqual(partial, full[: 3 * 32])
-        # Stored hash 2 is the parent of leaves 0 and 1: it needs two leaf hashes of tile 0.
-        self.assertEqual(merkle.tile_for_index(2), Tile(0, 0, 2))
-        inner = self.store.inner[0, 0]
-        self.assertEqual(
-            merkle.hash_from_tile(Tile(0, 0, 3), partial, inner, 2), self.oracle_hash(0, 2)
-        )
+
+    def test_it_reads_an_inner_hash_where_the_tile_keeps_it(self):
+        # Stored hash 2 is the parent of leaves 0 and 1: the first inner hash of tile 0/0.
+        self.assertEqual(merkle.hash_place(2), merkle.HashPlace(0, 0, inner=True, offset=0))
+        self.assertEqual(self.store.reader(3).read_hashes([2]), [self.oracle_hash(0, 2)])
+        # Stored hash 3 is leaf 2: the third hash of the tile itself.
+        self.assertEqual(merkle.hash_place(3), merkle.HashPlace(0, 0, inner=False, offset=64))
+
+    def test_it_refuses_a_tile_stored_without_its_inner_hashes(self):
+        store = TileStore()
+        store.append(self.leaves[:300])
+        store.inner.clear()
         with self.assertRaises(merkle.ProofError):
-            merkle.hash_from_tile(Tile(0, 0, 1), partial[:32], inner, 2)
-        with self.assertRaises(merkle.ProofError):
-            merkle.hash_from_tile(Tile(0, 1), full, inner, 2)
-        with self.assertRaises(merkle.ProofError):  # no inner hashes stored with the tile
-            merkle.hash_from_tile(Tile(0, 0, 3), partial, b"", 2)
+            merkle.inclusion_proof(7, 300, store.reader())
 
     def test_it_refuses_hashes_beyond_the_tree(self):
         reader = self.store.reader(10)

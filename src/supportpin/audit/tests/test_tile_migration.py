@@ -5,7 +5,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import TransactionTestCase
 
 from supportpin.audit.merkle import TileHashReader, inclusion_proof, verify_inclusion
-from supportpin.audit.queries import read_tiles
+from supportpin.audit.queries import read_places
 
 BEFORE = [("audit", "0011_account_reset_events")]
 AFTER = [("audit", "0012_tile_inner_hashes")]
@@ -43,7 +43,7 @@ class TileMigrationTests(TransactionTestCase):
 
         self.migrate(AFTER)
 
-        reader = TileHashReader(256, read_tiles)
+        reader = TileHashReader(256, read_places)
         proof = inclusion_proof(77, 256, reader)
         self.assertTrue(
             verify_inclusion(index=77, size=256, leaf=leaf(77), proof=proof, root=root(0, 256))
