@@ -7,7 +7,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from supportpin.audit.logkeys import log_signer
-from supportpin.audit.queries import cosigned_note, latest_checkpoint, log_consistency, tile_bytes
+from supportpin.audit.queries import log_consistency, published_checkpoint, tile_bytes
 from supportpin.lib.problems import NotFound
 
 # Public: the log holds hashes and signatures only, never an entry's content.
@@ -33,10 +33,7 @@ def text(body: str) -> HttpResponse:
 def get_checkpoint(request: HttpRequest):
     """The newest checkpoint (C2SP tlog-checkpoint in a signed note) with its witnesses'
     cosignatures (C2SP tlog-cosignature) after the log's signature."""
-    checkpoint = latest_checkpoint()
-    if checkpoint is None:
-        raise NotFound("The log has no checkpoint yet.")
-    return text(cosigned_note(checkpoint))
+    return text(published_checkpoint())
 
 
 @router.get("/log/public-key", response={200: str})

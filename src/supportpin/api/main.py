@@ -25,7 +25,6 @@ RAISED = {
     "POST /api/v1/me/tickets/{ticket_id}/reopen": (404, 409),
     "GET /api/v1/support/tickets/{ticket_id}": (404,),
     "GET /api/v1/me/access-log/{entry_id}/proof": (404, 409),
-    "GET /api/v1/log/checkpoint": (404,),
     "GET /api/v1/log/tile/{path}": (404,),
     "POST /api/v1/support/tickets/{ticket_id}/claim": (404, 409),
     "POST /api/v1/support/tickets/{ticket_id}/release": (404, 409),

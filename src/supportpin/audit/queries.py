@@ -7,6 +7,7 @@ from django.db.models import Q
 from supportpin.audit.leaves import leaf_bytes
 from supportpin.audit.logkeys import log_signer
 from supportpin.audit.merkle import (
+    EMPTY_ROOT,
     HASH_SIZE,
     TILE_HEIGHT,
     TILE_WIDTH,
@@ -17,6 +18,7 @@ from supportpin.audit.merkle import (
     inclusion_proof,
 )
 from supportpin.audit.models import AuditEntry, LogCheckpoint, LogTile
+from supportpin.audit.note import Checkpoint, sign_note
 from supportpin.lib.problems import Invalid, NotSealedYet
 
 
@@ -43,6 +45,17 @@ def access_log_page(
 def latest_checkpoint() -> LogCheckpoint | None:
     """Return the newest signed checkpoint, or None before the first seal."""
     return LogCheckpoint.objects.order_by("-size").first()
+
+
+def published_checkpoint() -> str:
+    """Return the newest checkpoint's note with its cosignatures. Before the first seal, the
+    empty tree's (size 0, RFC 9162's root of no leaves), signed now: a monitor or witness can
+    start from it, and a later checkpoint is consistent with it by definition."""
+    checkpoint = latest_checkpoint()
+    if checkpoint is not None:
+        return cosigned_note(checkpoint)
+    signer = log_signer()
+    return sign_note(Checkpoint(origin=signer.name, size=0, root_hash=EMPTY_ROOT).text(), signer)
 
 
 def cosigned_note(checkpoint: LogCheckpoint) -> str:

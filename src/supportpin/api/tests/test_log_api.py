@@ -133,10 +133,11 @@ class CheckpointTests(LogEndpointTestCase):
 
         self.assertEqual(response.content.decode(), str(SIGNING_KEY.verifier))
 
-    def test_it_has_no_checkpoint_before_the_first_seal(self):
+    def test_it_serves_the_signed_empty_tree_before_the_first_seal(self):
         LogCheckpoint.objects.all().delete()
 
-        self.assertProblem(self.get("/log/checkpoint"), 404, "not_found")
+        self.assertEqual(self.get("/log/checkpoint").status_code, 200)
+        self.assertEqual(self.checkpoint(), (0, hashlib.sha256(b"").digest()))
 
 
 class ConsistencyTests(LogEndpointTestCase):
