@@ -50,32 +50,37 @@ def password_reset(request):
 
 def password_reset_link(request, number: str, token: str):
     _customer_passwords_on()
-    if customer_for_password_link(number, token) is None:
-        return _link_not_valid(request, staff=False)
-    form = NewPasswordForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        password = form.cleaned_data["password"]
-        if not reset_customer_password(
+    return _choose_password(
+        request,
+        link_valid=customer_for_password_link(number, token) is not None,
+        set_password=lambda password: reset_customer_password(
             number=number, token=token, password=password, now=clock.now()
-        ):
-            return _link_not_valid(request, staff=False)
-        messages.success(request, _("Your password is changed. Sign in with it now."))
-        return redirect("web:login")
-    return _new_password_page(request, form)
+        ),
+        staff=False,
+    )
 
 
 def staff_password_link(request, staff_id: int, token: str):
-    if staff_for_password_link(staff_id, token) is None:
-        return _link_not_valid(request, staff=True)
+    return _choose_password(
+        request,
+        link_valid=staff_for_password_link(staff_id, token) is not None,
+        set_password=lambda password: set_staff_password(
+            staff_id=staff_id, token=token, password=password, now=clock.now()
+        ),
+        staff=True,
+    )
+
+
+def _choose_password(request, *, link_valid: bool, set_password, staff: bool):
+    """The page a password link opens: the new password, twice; then on to sign in."""
+    if not link_valid:
+        return _link_not_valid(request, staff=staff)
     form = NewPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        password = form.cleaned_data["password"]
-        if not set_staff_password(
-            staff_id=staff_id, token=token, password=password, now=clock.now()
-        ):
-            return _link_not_valid(request, staff=True)
+        if not set_password(form.cleaned_data["password"]):
+            return _link_not_valid(request, staff=staff)
         messages.success(request, _("Your password is changed. Sign in with it now."))
-        return redirect("web:staff-login")
+        return redirect("web:staff-login" if staff else "web:login")
     return _new_password_page(request, form)
 
 
