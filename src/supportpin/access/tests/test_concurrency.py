@@ -163,7 +163,7 @@ class GuessingRaceTests(ConcurrencyTestCase):
         counted = AuditEntry.objects.filter(event=Event.PIN_ATTEMPT_FAILED, customer="C-1001")
         self.assertEqual(sorted(e.detail["failed_attempts"] for e in counted), [1, 2, 3, 4, 5])
         locked = [
-            m for m in self.emails_to("mail-pdxc-1001@marker.example") if "locked" in m["subject"]
+            m for m in self.emails_to("mail-pdxc-1001@marker.example") if "gesperrt" in m["subject"]
         ]
         self.assertEqual(len(locked), 1)
         self.assertEqual(SupportPin.objects.filter(ended_at__isnull=True).count(), 0)
