@@ -3,7 +3,8 @@
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from supportpin.access.access import (
     access_customer_for_supporter,
@@ -143,19 +144,24 @@ def _check_repeatedly_asked(supporter: Staff, product: Product, now: datetime, *
     """
     # Decided before any transaction: a deny writes nothing, so it must not take the write
     # lock (SQLite's IMMEDIATE transactions take it at BEGIN) that polling would queue on.
-    grant = may_access(supporter, product, now)
-    if grant is None:
-        return None
     bucket = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-    window = RepeatedCheck.objects.filter(grant=grant, product=product, bucket=bucket)
-    # Most checks fall into a window already logged: they answer without taking a write lock.
-    if window.exists():
+    # Read with the decision: most checks fall into a window already logged, and they answer
+    # after this one query, without taking a write lock.
+    window = RepeatedCheck.objects.filter(product=product, bucket=bucket)
+    logged = Exists(window.filter(grant=OuterRef("pk")))
+    grant = may_access(supporter, product, now, read_along={"window_logged": logged})
+    if grant is None or grant.window_logged:  # type: ignore[attr-defined]  # read along
         return grant
-    with transaction.atomic():
-        # The unique key settles a race between app processes: one row, one audit entry.
-        _, new = RepeatedCheck.objects.get_or_create(grant=grant, product=product, bucket=bucket)
-        if new:
+    try:
+        with transaction.atomic():
+            # The unique key settles a race between app processes: one row, one audit entry.
+            RepeatedCheck.objects.create(grant=grant, product=product, bucket=bucket)
             _audit_access(
                 Event.ACCESS_DECIDED, supporter, grant, now, product=product.pk, detail={"via": via}
             )
+    except IntegrityError:
+        # Another request logged this window since the decision read it; anything else that
+        # failed to write is not swallowed.
+        if not window.filter(grant=grant).exists():
+            raise
     return grant

@@ -77,14 +77,14 @@ class QueryCountTests(SupportPinTestCase):
         self.redeem_now()
         path = "/decisions?supporter=sam&product=gs-1"
 
-        # API key, supporter, product, grant, window logged?, sp, window get_or_create (select,
-        # sp, insert, rel), audit, rel
-        with self.assertNumQueries(12):
+        # API key, supporter, product, grant (and whether its window is logged), sp, window,
+        # audit, rel
+        with self.assertNumQueries(8):
             response = self.get(path, self.api_key)
         self.assertTrue(response.json()["allowed"])
 
         # The same question again in the same 5 minutes: its window is logged, nothing is written
-        with self.assertNumQueries(5):
+        with self.assertNumQueries(4):
             response = self.get(path, self.api_key)
         self.assertTrue(response.json()["allowed"])
 
