@@ -17,10 +17,12 @@ keep-alive connections of `wrk`:
   before (`--products` products of `--grants` customers whose PINs the supporter redeemed), so
   every request writes its `access_decided` entry.
 - redemption: `POST /api/v1/support/pin-redemptions` with a customer number and the PIN that
-  customer was issued beforehand (`--pins` customers, each with a fresh PIN); 16 supporters
+  customer was issued beforehand (`--pins` customers, each with a fresh PIN); 64 supporters
   take turns, and no PIN is used twice, so every request is a real first redemption with its
   five writes: the PIN, the grant, the `grant.started` event and the customer's e-mail in the
-  outbox, and the `pin_redeemed` entry.
+  outbox, and the `pin_redeemed` entry. (A redemption locks its supporter's row, which counts
+  their wrong guesses: with only 16 supporters for 16 connections, wrk's connections drift
+  until one supporter redeems two PINs at once and one waits, which no supporter does.)
 
 After each turn the script counts the audit entries the turn wrote and fails unless the
 distinct decisions and the redemptions wrote one entry per answered request (and the repeated
@@ -41,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +66,7 @@ from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib import clock
 from supportpin.products.models import Product
 
-REDEEMING_SUPPORTERS = 16
+REDEEMING_SUPPORTERS = 64
 REPEATED_PRODUCTS = 4
 
 # Each wrk thread takes every `threads`-th item from `start` on: once each ("once"), or round
@@ -298,6 +301,8 @@ def measure(args, token: str, workloads: list[Workload], scratch: Path) -> None:
             for w in workloads if round_ % 2 == 0 else workloads[::-1]:
                 before = entries(w.event)
                 requests = run_wrk(port, w, scripts[w.name], args, args.seconds)
+                # The requests wrk cut off are still answered: let them land in this turn.
+                time.sleep(1)
                 written = entries(w.event) - before
                 check_entries(w, requests, written, args)
             print(f"  round {round_ + 1}: {load_average()}", flush=True)
