@@ -29,7 +29,12 @@ distinct decisions and the redemptions wrote one entry per answered request (and
 decisions hardly any); any answer but 2xx fails the run too. It prints each workload's median
 requests/second, its ratio to the floor (the median of the ratios of each round, as the
 shared machine's load moves both), and the p50/p99 latencies of its median round.
-The floor at well over the audited rates shows that `wrk` is not what limits them. Use a
+The floor at well over the audited rates shows that `wrk` is not what limits them.
+
+`--against OTHER/src` starts a second gunicorn on another checkout's code (put ahead of the
+installed package with PYTHONPATH; same database, so the schemas must match) and runs every turn
+on both, alternating, so a change is measured before and after under the same load; give
+`--pins` room for both (about twice as many). Use a
 throwaway database: the script migrates it and refuses one that already holds staff. Seeding the
 PINs takes a while (a real issue for each). Drop the database afterwards.
 """
@@ -134,8 +139,9 @@ class Workload:
     items: list[tuple[str, str, str, str]]  # method, path, bearer token, body
     event: Event | None = None  # the entry each request must write, if any
     next_item: int = 1
-    rps: list[float] = field(default_factory=list)
-    latencies: list[tuple[float, float]] = field(default_factory=list)
+    # Per server ("this" code, or the `--against` one): each round's rate and p50/p99.
+    rps: dict[str, list[float]] = field(default_factory=dict)
+    latencies: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
 
 def staff_token(username: str, now) -> str:
@@ -226,8 +232,8 @@ def entries(event: Event | None) -> int:
     return AuditEntry.objects.filter(event=event).count() if event else 0
 
 
-def run_wrk(port: int, workload: Workload, script: Path, args, seconds: float) -> int:
-    """Load the server with one workload; record its rate and latency; return the requests."""
+def run_wrk(server: str, port: int, workload: Workload, script: Path, args, seconds: float) -> int:
+    """Load a server with one workload; record its rate and latency; return the requests."""
     result = subprocess.run(  # noqa: S603
         [
             str(shutil.which("wrk")),
@@ -251,8 +257,10 @@ def run_wrk(port: int, workload: Workload, script: Path, args, seconds: float) -
     if workload.mode == "once":
         workload.next_item += int(re.search(r"TAKEN (\d+)", out).group(1))
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    workload.rps.append(float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)))
-    workload.latencies.append((milliseconds(out, "50%"), milliseconds(out, "99%")))
+    rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+    workload.rps.setdefault(server, []).append(rps)
+    latency = (milliseconds(out, "50%"), milliseconds(out, "99%"))
+    workload.latencies.setdefault(server, []).append(latency)
     return requests
 
 
@@ -271,9 +279,9 @@ def check_entries(workload: Workload, requests: int, written: int, args) -> None
         raise SystemExit(f"{workload.name}: {requests} repeated checks wrote {written} entries")
 
 
-def measure(args, token: str, workloads: list[Workload], scratch: Path) -> None:
+def measure(args, token: str, workloads: list[Workload], scratch: Path) -> list[str]:
+    """Run the rounds on this code's server (and the `--against` one); return their names."""
     args.token = token  # start_server waits until the floor answers with it
-    port = free_port()
     env = {
         "SUPPORTPIN_DB_POOL": "1",
         "SUPPORTPIN_DB_POOL_MAX": str(args.threads),
@@ -281,10 +289,17 @@ def measure(args, token: str, workloads: list[Workload], scratch: Path) -> None:
         "SUPPORTPIN_EVENTS_WEBHOOK_URL": "http://127.0.0.1:9/grant-events",
         "SUPPORTPIN_EVENTS_WEBHOOK_SECRET": secrets.token_hex(16),
     }
-    workdir = scratch / "server"
-    workdir.mkdir()
-    server = start_server(port, env, args, workdir)
+    setups = {"this": env}
+    if args.against:
+        # Ahead of the installed package on gunicorn's path: the other checkout's code.
+        setups["against"] = env | {"PYTHONPATH": str(Path(args.against).resolve())}
+    servers: dict[str, tuple[int, subprocess.Popen]] = {}
     try:
+        for name, setup in setups.items():
+            port = free_port()
+            workdir = scratch / f"server-{name}"
+            workdir.mkdir()
+            servers[name] = (port, start_server(port, setup, args, workdir))
         scripts = {}
         for w in workloads:
             items = scratch / f"items-{len(scripts)}.tsv"
@@ -292,23 +307,28 @@ def measure(args, token: str, workloads: list[Workload], scratch: Path) -> None:
             scripts[w.name] = scratch / f"wrk-{len(scripts)}.lua"
             scripts[w.name].write_text(WRK_SCRIPT % {"items": items, "mode": w.mode})
         # The repeated decisions' window is logged here, as a polling panel's first check does.
+        for name, (port, _server) in servers.items():
+            for w in workloads:
+                run_wrk(name, port, w, scripts[w.name], args, args.warm_up)
         for w in workloads:
-            run_wrk(port, w, scripts[w.name], args, args.warm_up)
             w.rps.clear()
             w.latencies.clear()
+        turns = [(name, w) for w in workloads for name in servers]
         for round_ in range(args.rounds):
             # Every other round backwards, so a machine growing busier hits no workload alone.
-            for w in workloads if round_ % 2 == 0 else workloads[::-1]:
+            for name, w in turns if round_ % 2 == 0 else turns[::-1]:
                 before = entries(w.event)
-                requests = run_wrk(port, w, scripts[w.name], args, args.seconds)
+                requests = run_wrk(name, servers[name][0], w, scripts[w.name], args, args.seconds)
                 # The requests wrk cut off are still answered: let them land in this turn.
                 time.sleep(1)
                 written = entries(w.event) - before
                 check_entries(w, requests, written, args)
             print(f"  round {round_ + 1}: {load_average()}", flush=True)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for _port, server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
+    return list(servers)
 
 
 def load_average() -> str:
@@ -327,6 +347,11 @@ def main() -> int:
     parser.add_argument("--grants", type=int, default=20, help="customers the panel reaches (20)")
     parser.add_argument("--products", type=int, default=40_000, help="their products (40000)")
     parser.add_argument("--pins", type=int, default=12_000, help="PINs to redeem (12000)")
+    parser.add_argument(
+        "--against",
+        metavar="SRC",
+        help="also run another checkout's code (its src/ directory) in the same rounds",
+    )
     args = parser.parse_args()
 
     if connection.vendor != "postgresql":
@@ -351,18 +376,22 @@ def main() -> int:
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="audited-") as scratch:
-        measure(args, token, workloads, Path(scratch))
-    floor = workloads[0]
-    for w in workloads:
-        median = statistics.median(w.rps)
-        # Against the floor of the same round: the load of the shared machine moves both.
-        ratio = statistics.median(rps / base for rps, base in zip(w.rps, floor.rps, strict=True))
-        p50, p99 = w.latencies[w.rps.index(sorted(w.rps)[len(w.rps) // 2])]
-        each = " ".join(f"{rps:.0f}" for rps in w.rps)
-        print(
-            f"{w.name:>20}: {median:6.0f} requests/second, {ratio:.2f}x floor "
-            f"(p50 {p50:.1f} ms, p99 {p99:.1f} ms; rounds {each})"
-        )
+        servers = measure(args, token, workloads, Path(scratch))
+    for server in servers:
+        if args.against:
+            print(f"{server} ({args.against if server == 'against' else 'this checkout'}):")
+        floor = workloads[0].rps[server]
+        for w in workloads:
+            rounds = w.rps[server]
+            median = statistics.median(rounds)
+            # Against the floor of the same round: the load of the shared machine moves both.
+            ratio = statistics.median(rps / base for rps, base in zip(rounds, floor, strict=True))
+            p50, p99 = w.latencies[server][rounds.index(sorted(rounds)[len(rounds) // 2])]
+            each = " ".join(f"{rps:.0f}" for rps in rounds)
+            print(
+                f"{w.name:>20}: {median:6.0f} requests/second, {ratio:.2f}x floor "
+                f"(p50 {p50:.1f} ms, p99 {p99:.1f} ms; rounds {each})"
+            )
     return 0
 
 
