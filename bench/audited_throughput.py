@@ -34,9 +34,10 @@ The floor at well over the audited rates shows that `wrk` is not what limits the
 `--against OTHER/src` starts a second gunicorn on another checkout's code (put ahead of the
 installed package with PYTHONPATH; same database, so the schemas must match) and runs every turn
 on both, alternating, so a change is measured before and after under the same load; give
-`--pins` room for both (about twice as many). Use a
-throwaway database: the script migrates it and refuses one that already holds staff. Seeding the
-PINs takes a while (a real issue for each). Drop the database afterwards.
+`--pins` room for both (about twice as many).
+
+Use a throwaway database: the script migrates it and refuses one that already holds staff.
+Seeding the PINs takes a while (a real issue for each). Drop the database afterwards.
 """
 
 import argparse
