@@ -119,8 +119,7 @@ def run_product_action(*, supporter: Staff, product_id: str, action: str, now: d
 
 
 def decide(*, supporter: str, product: str, now: datetime) -> Grant | None:
-    """Answer a panel's question "may the supporter named so open the product with this id?";
-    log a yes."""
+    """Answer a panel's "may this supporter (username) open this product (id)?"; log a yes."""
     return _check_repeatedly_asked(supporter, product, now, via="decision api")
 
 
