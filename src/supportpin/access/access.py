@@ -1,8 +1,9 @@
 """The one decision function, and the permission-checked reads built on it."""
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from supportpin.access.metrics import DECISIONS
 from supportpin.access.models import Basis, EndReason, Grant, SupportPin
@@ -29,15 +30,41 @@ def live_grants(at: datetime) -> QuerySet[Grant]:
     )
 
 
-def may_access(supporter: Staff, product: Product, at: datetime) -> Grant | None:
-    """Return the grant that lets `supporter` reach `product` at `at`, or None."""
+def may_access(
+    supporter: Staff | str,
+    product: Product | str,
+    at: datetime,
+    *,
+    read_along: Mapping[str, Exists] = {},
+) -> Grant | None:
+    """Return the grant that lets `supporter` reach `product` at `at`, or None.
+
+    A caller that knows only the supporter's username and the product's id (a panel's
+    question) passes those: the same one query then finds them, and an unknown name is a no.
+    The grant comes with its supporter. `read_along` names facts about the grant (subqueries
+    on its `pk`) that the caller needs next, read in the same query and set on the grant: a
+    polling check learns whether its window is logged without a second round trip.
+    """
+    if isinstance(supporter, Staff):
+        whose = Q(supporter=supporter)
+    else:
+        whose = Q(supporter__username=supporter)
+    if isinstance(product, Product):
+        product_id, owner = product.pk, Q(customer_id=product.customer_id)
+    else:
+        of_product = Product.objects.filter(pk=product).values("customer_id")
+        product_id, owner = product, Q(customer_id=Subquery(of_product))
     named_on_ticket = Exists(
-        Ticket.products.through.objects.filter(ticket_id=OuterRef("ticket_id"), product=product)
+        Ticket.products.through.objects.filter(
+            ticket_id=OuterRef("ticket_id"), product_id=product_id
+        )
     )
     in_scope = Q(basis=Basis.PIN) | Q(ticket__scoped=False) | named_on_ticket
     grant = (
         live_grants(at)
-        .filter(in_scope, supporter=supporter, customer_id=product.customer_id)
+        .filter(in_scope, whose, owner)
+        .select_related("supporter")
+        .annotate(**read_along)
         .order_by("basis", "started_at")
         .first()
     )

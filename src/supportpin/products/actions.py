@@ -3,7 +3,8 @@
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from supportpin.access.access import (
     access_customer_for_supporter,
@@ -118,11 +119,8 @@ def run_product_action(*, supporter: Staff, product_id: str, action: str, now: d
         )
 
 
-def decide(*, supporter: Staff | None, product: Product | None, now: datetime) -> Grant | None:
-    """Answer a panel's question "may this supporter open this product?"; log a yes."""
-    if supporter is None or product is None:
-        DECISIONS.labels(basis="none", outcome="denied").inc()
-        return None
+def decide(*, supporter: str, product: str, now: datetime) -> Grant | None:
+    """Answer a panel's "may this supporter (username) open this product (id)?"; log a yes."""
     return _check_repeatedly_asked(supporter, product, now, via="decision api")
 
 
@@ -150,27 +148,40 @@ def admit_through_proxy(
     return _check_repeatedly_asked(supporter, product, now, via="forward auth")
 
 
-def _check_repeatedly_asked(supporter: Staff, product: Product, now: datetime, *, via: str):
+def _check_repeatedly_asked(
+    supporter: Staff | str, product: Product | str, now: datetime, *, via: str
+) -> Grant | None:
     """Decide a check that panels and proxies repeat; log a yes once per grant, product, 5 min.
 
     A polling panel or a proxied page asks dozens of times a minute: one entry per window says
     enough (DESIGN: coalesced checks), and the log does not grow with the polling rate.
     """
+    product_id = product.pk if isinstance(product, Product) else product
     # Decided before any transaction: a deny writes nothing, so it must not take the write
     # lock (SQLite's IMMEDIATE transactions take it at BEGIN) that polling would queue on.
-    grant = may_access(supporter, product, now)
-    if grant is None:
-        return None
     bucket = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-    window = RepeatedCheck.objects.filter(grant=grant, product=product, bucket=bucket)
-    # Most checks fall into a window already logged: they answer without taking a write lock.
-    if window.exists():
+    # Read with the decision: most checks fall into a window already logged, and they answer
+    # after this one query, without taking a write lock.
+    window = RepeatedCheck.objects.filter(product_id=product_id, bucket=bucket)
+    logged = Exists(window.filter(grant=OuterRef("pk")))
+    grant = may_access(supporter, product, now, read_along={"window_logged": logged})
+    if grant is None or grant.window_logged:  # type: ignore[attr-defined]  # read along
         return grant
-    with transaction.atomic():
-        # The unique key settles a race between app processes: one row, one audit entry.
-        _, new = RepeatedCheck.objects.get_or_create(grant=grant, product=product, bucket=bucket)
-        if new:
+    try:
+        with transaction.atomic():
+            # The unique key settles a race between app processes: one row, one audit entry.
+            RepeatedCheck.objects.create(grant=grant, product_id=product_id, bucket=bucket)
             _audit_access(
-                Event.ACCESS_DECIDED, supporter, grant, now, product=product.pk, detail={"via": via}
+                Event.ACCESS_DECIDED,
+                grant.supporter,
+                grant,
+                now,
+                product=product_id,
+                detail={"via": via},
             )
+    except IntegrityError:
+        # Another request logged this window since the decision read it; anything else that
+        # failed to write is not swallowed.
+        if not window.filter(grant=grant).exists():
+            raise
     return grant

@@ -77,21 +77,27 @@ class QueryCountTests(SupportPinTestCase):
         self.redeem_now()
         path = "/decisions?supporter=sam&product=gs-1"
 
-        # API key, supporter, product, grant, window logged?, sp, window get_or_create (select,
-        # sp, insert, rel), audit, rel
-        with self.assertNumQueries(12):
+        # API key, grant (found by the supporter's name and the product's id, with whether its
+        # window is logged), sp, window, audit, rel
+        with self.assertNumQueries(6):
             response = self.get(path, self.api_key)
         self.assertTrue(response.json()["allowed"])
 
         # The same question again in the same 5 minutes: its window is logged, nothing is written
-        with self.assertNumQueries(5):
+        with self.assertNumQueries(2):
             response = self.get(path, self.api_key)
         self.assertTrue(response.json()["allowed"])
 
-        # API key, supporter, product, grant (none): a deny opens no transaction
-        with self.assertNumQueries(4):
+        # API key, grant (none): a deny opens no transaction
+        with self.assertNumQueries(2):
             response = self.get("/decisions?supporter=olga&product=gs-1", self.api_key)
         self.assertFalse(response.json()["allowed"])
+
+        # Unknown names are a no, in the same one query
+        for unknown in ("supporter=nobody&product=gs-1", "supporter=sam&product=nothing"):
+            with self.assertNumQueries(2):
+                response = self.get(f"/decisions?{unknown}", self.api_key)
+            self.assertFalse(response.json()["allowed"])
 
 
 class DecisionTransactionTests(SupportPinTestCase):

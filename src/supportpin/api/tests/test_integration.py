@@ -226,6 +226,16 @@ class DecisionTests(SupportPinTestCase):
             self.decision(), {"allowed": False, "basis": None, "grant_id": None, "until": None}
         )
 
+    def test_it_denies_a_supporter_or_product_that_does_not_exist(self):
+        self.redeem(self.current_pin())
+        denied = {"allowed": False, "basis": None, "grant_id": None, "until": None}
+
+        self.assertEqual(self.decision(supporter="nobody"), denied)
+        self.assertEqual(self.decision(product="no-such-product"), denied)
+        # Names match exactly: another spelling of the username is someone else.
+        self.assertEqual(self.decision(supporter="SAM"), denied)
+        self.assertTrue(self.decision()["allowed"])
+
     def test_it_allows_after_redemption_until_the_pin_expires(self):
         grant = self.redeem(self.current_pin()).json()
 
