@@ -87,6 +87,10 @@ class Ticket(models.Model):
     locked_at = models.DateTimeField(null=True, blank=True)
     # When the worker reminds the customer that an answered ticket is about to auto-close.
     remind_at = models.DateTimeField(null=True, blank=True)
+    # The distinct words of the subject and every message, for the queue search
+    # (tickets.search); never any of the customer's personal data. On PostgreSQL a GIN index
+    # covers them (migration 0003).
+    search_words = models.TextField(default="", editable=False)
 
     class Meta:
         indexes = [
