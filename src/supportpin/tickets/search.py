@@ -6,10 +6,10 @@ customer's personal data is ever put there, so a search by a name or an e-mail a
 a ticket only where the ticket's own text holds those words.
 
 The words are cut out here, in Python, the same way for the ticket and for the search, so
-PostgreSQL and SQLite see identical words. PostgreSQL turns them into a tsvector as they are
-(`array_to_tsvector`, no parser, no dictionary) with a GIN index on that expression (migration
-0003); SQLite compares them with LIKE. On both, every searched word must begin a word of the
-ticket.
+PostgreSQL and SQLite see identical words. PostgreSQL stores them as a tsvector as they are (no
+parser, no dictionary; tickets.models.SearchWordsField) with a GIN index (migration 0003);
+SQLite keeps the text and compares it with LIKE. On both, every searched word must begin a word
+of the ticket.
 """
 
 import re
@@ -101,15 +101,14 @@ class WordsMatch(Func):
 
     def __init__(self, words: tuple[str, ...]):
         # Each word is letters and digits only: quoting needs no escapes, and a raw cast to
-        # tsquery applies no parser or dictionary, exactly as the index's tsvector.
+        # tsquery applies no parser or dictionary, exactly as the stored tsvector.
         query = " & ".join(f"'{word}':*" for word in words)
         super().__init__(F("search_words"), Value(query))
 
     def as_sql(self, compiler, connection, **extra_context):
         document, document_params = compiler.compile(self.source_expressions[0])
         query, query_params = compiler.compile(self.source_expressions[1])
-        # The same expression as the index ticket_search_idx, so the planner can use it.
-        sql = f"array_to_tsvector(string_to_array({document}, ' ')) @@ CAST({query} AS tsquery)"
+        sql = f"{document} @@ CAST({query} AS tsquery)"
         return sql, (*document_params, *query_params)
 
 
