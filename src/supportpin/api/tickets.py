@@ -21,7 +21,8 @@ from supportpin.lib.problems import NotFound
 from supportpin.tickets import actions, attachments
 from supportpin.tickets.models import Status as TicketStatus
 from supportpin.tickets.models import Ticket
-from supportpin.tickets.queries import queue, ticket_page
+from supportpin.tickets.queries import COUNT_LIMIT, queue, queue_counts, ticket_page
+from supportpin.tickets.search import TERM_LENGTH, Search, search_for
 
 customer_router = Router(tags=["customer tickets"], auth=customer_only)
 support_router = Router(tags=["supporter tickets"], auth=staff_only)
@@ -31,9 +32,35 @@ class CursorQuery(Schema):
     cursor: str | None = Field(default=None, max_length=200)
 
 
-class QueueQuery(CursorQuery):
+SEARCH_DESCRIPTION = (
+    "Search: a ticket number, a customer number (any case), or words that begin words of the "
+    "subject or of any message."
+)
+
+
+class SearchQuery(Schema):
+    q: str | None = Field(default=None, max_length=TERM_LENGTH, description=SEARCH_DESCRIPTION)
+
+
+class QueueQuery(CursorQuery, SearchQuery):
     status: Literal["open", "answered", "closed"] | None = None
     assignee: Literal["me", "none"] | None = None
+
+
+class FilterCount(Schema):
+    count: int = Field(description=f"Tickets, counted up to {COUNT_LIMIT}.")
+    more: bool = Field(description=f"True when there are more than {COUNT_LIMIT}.")
+
+
+class QueueCountsOut(Schema):
+    unclaimed: FilterCount
+    mine: FilterCount
+    waiting: FilterCount
+    all: FilterCount
+
+
+def _search(query: SearchQuery) -> Search | None:
+    return search_for(query.q) if query.q else None
 
 
 def _one(tickets: QuerySet[Ticket], ticket_id: int) -> Ticket:
@@ -191,8 +218,19 @@ def list_queue(request: HttpRequest, response: HttpResponse, query: Query[QueueQ
         status=TicketStatus(query.status) if query.status else None,
         assignee=staff_of(request) if query.assignee == "me" else None,
         unassigned=query.assignee == "none",
+        search=_search(query),
     )
     return _page(request, response, tickets, query.cursor)
+
+
+@support_router.get("/support/ticket-counts", response=QueueCountsOut)
+def count_queue(request: HttpRequest, query: Query[SearchQuery]):
+    """How many tickets each view of the web queue holds (with the search `q`), up to 50."""
+    counts = queue_counts(supporter=staff_of(request), now=clock.now(), search=_search(query))
+    return {
+        queue_filter.value: {"count": min(count, COUNT_LIMIT), "more": count > COUNT_LIMIT}
+        for queue_filter, count in counts.items()
+    }
 
 
 @support_router.get("/support/tickets/{ticket_id}", response=TicketDetailOut)

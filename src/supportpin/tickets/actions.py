@@ -33,6 +33,7 @@ from supportpin.tickets.models import (
     lock_due_q,
     overdue_q,
 )
+from supportpin.tickets.search import with_words
 
 # The basis ticket events carry in the audit log, as the access they are about is a ticket grant.
 AUDIT_BASIS = "ticket"
@@ -71,6 +72,7 @@ def open_ticket(
         ticket = Ticket.objects.create(
             customer=customer,
             subject=subject,
+            search_words=with_words(with_words("", subject), message),
             follows=follows,
             scoped=bool(products),
             created_at=now,
@@ -104,6 +106,7 @@ def add_customer_message(
             ticket=ticket, author_role=AuthorRole.CUSTOMER, body=body, created_at=now
         )
         stored = attachments.store(message, files, now)
+        ticket.search_words = with_words(ticket.search_words, body)
         _set_status(ticket, Status.OPEN, now, last_message_at=now)
         _audit(
             Event.TICKET_MESSAGE,
@@ -209,6 +212,7 @@ def reply(
             created_at=now,
         )
         stored = attachments.store(message, files, now)
+        ticket.search_words = with_words(ticket.search_words, body)
         _set_status(ticket, Status.ANSWERED, now, last_message_at=now)
         customer_recipient(ticket.customer_id).queue(
             "ticket_reply",

@@ -1,3 +1,4 @@
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -58,6 +59,30 @@ def live_q(now: datetime, *, via: str = "") -> Q:
     return open_now & Q(**{f"{via}created_at__gt": now - lock_age()})
 
 
+# How PostgreSQL writes each lexeme of a tsvector: quoted (our words hold no quote).
+TSVECTOR_LEXEME = re.compile(r"'([^']*)'")
+
+
+class SearchWordsField(models.TextField):
+    """Space-separated search words: a tsvector on PostgreSQL (GIN-indexed), text elsewhere.
+
+    Each word is letters and digits only (tickets.search.words_of), so the text casts to a
+    tsvector of exactly those words, without a parser or dictionary, and matches checked
+    against the stored tsvector cost no re-parsing.
+    """
+
+    def db_type(self, connection):
+        return "tsvector" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def get_placeholder(self, value, compiler, connection):
+        return "CAST(%s AS tsvector)" if connection.vendor == "postgresql" else "%s"
+
+    def from_db_value(self, value, expression, connection):
+        if connection.vendor == "postgresql" and value:
+            return " ".join(TSVECTOR_LEXEME.findall(value))
+        return value
+
+
 class Ticket(models.Model):
     """A customer's support case; its time rules derive from timestamps.
 
@@ -87,6 +112,10 @@ class Ticket(models.Model):
     locked_at = models.DateTimeField(null=True, blank=True)
     # When the worker reminds the customer that an answered ticket is about to auto-close.
     remind_at = models.DateTimeField(null=True, blank=True)
+    # The distinct words of the subject and every message, for the queue search
+    # (tickets.search); never any of the customer's personal data. On PostgreSQL a GIN index
+    # covers them (migration 0003).
+    search_words = SearchWordsField(default="", editable=False)
 
     class Meta:
         indexes = [

@@ -3,12 +3,13 @@
 import base64
 from datetime import UTC, datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, TextChoices
 from django.db.models.fields.tuple_lookups import Tuple, TupleLessThan
 
 from supportpin.accounts.models import Staff
 from supportpin.lib.problems import Invalid
 from supportpin.tickets.models import Status, Ticket, overdue_q
+from supportpin.tickets.search import Search, matching
 
 
 def with_status(tickets: QuerySet[Ticket], status: Status, now: datetime) -> QuerySet[Ticket]:
@@ -55,6 +56,8 @@ def ticket_page(
         # instead of reading and dropping every row of the pages before it.
         position = Tuple(F("updated_at"), F("id"))
         tickets = tickets.filter(TupleLessThan(position, decode_cursor(cursor)))
+    # A list never shows the search words, which can be long.
+    tickets = tickets.defer("search_words")
     page = list(tickets.select_related("assignee").prefetch_related("products")[: size + 1])
     more = len(page) > size
     page = page[:size]
@@ -62,9 +65,14 @@ def ticket_page(
 
 
 def queue(
-    *, now: datetime, status: Status | None, assignee: Staff | None, unassigned: bool
+    *,
+    now: datetime,
+    status: Status | None,
+    assignee: Staff | None,
+    unassigned: bool,
+    search: Search | None = None,
 ) -> QuerySet[Ticket]:
-    """The supporters' queue, filtered by status and holder."""
+    """The supporters' queue, filtered by status and holder, and by a search if one is given."""
     tickets = Ticket.objects.all()
     if status is not None:
         tickets = with_status(tickets, status, now)
@@ -72,4 +80,45 @@ def queue(
         tickets = tickets.filter(assignee__isnull=True)
     elif assignee is not None:
         tickets = tickets.filter(assignee=assignee)
+    if search is not None:
+        tickets = matching(tickets, search)
     return tickets
+
+
+class QueueFilter(TextChoices):
+    """The named views of the queue a supporter switches between."""
+
+    UNCLAIMED = "unclaimed"
+    MINE = "mine"
+    WAITING = "waiting"
+    ALL = "all"
+
+
+def filtered_queue(
+    queue_filter: QueueFilter, *, supporter: Staff, now: datetime, search: Search | None
+) -> QuerySet[Ticket]:
+    """The queue as one of its named views shows it to `supporter`."""
+    return queue(
+        now=now,
+        status=Status.OPEN if queue_filter == QueueFilter.WAITING else None,
+        assignee=supporter if queue_filter == QueueFilter.MINE else None,
+        unassigned=queue_filter == QueueFilter.UNCLAIMED,
+        search=search,
+    )
+
+
+# Counting stops after this many tickets: a count over a large table on every request would
+# cost more than the page itself, and "50+" says enough.
+COUNT_LIMIT = 50
+
+
+def queue_counts(
+    *, supporter: Staff, now: datetime, search: Search | None
+) -> dict[QueueFilter, int]:
+    """Count each named view's tickets, but no further than COUNT_LIMIT + 1 ("more than 50")."""
+    return {
+        queue_filter: filtered_queue(queue_filter, supporter=supporter, now=now, search=search)
+        .order_by()[: COUNT_LIMIT + 1]
+        .count()
+        for queue_filter in QueueFilter
+    }

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from supportpin.lib.problems import Invalid
+from supportpin.tickets.search import TERM_LENGTH, Search, search_for
 from supportpin.web.pages import attachment_limits, product_word
 
 
@@ -52,6 +54,30 @@ class RedeemForm(forms.Form):
         max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
     )
+
+
+class QueueSearchForm(forms.Form):
+    """The queue's search box; `q` cleans to a tickets.search.Search, or None when empty."""
+
+    q = forms.CharField(
+        label=_("Search tickets"),
+        max_length=TERM_LENGTH,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search"}),
+        help_text=_(
+            "Ticket number, customer number, or words from the subject or the messages. "
+            "Each word finds words that begin with it."
+        ),
+    )
+
+    def clean_q(self) -> Search | None:
+        term = self.cleaned_data["q"]
+        if not term:
+            return None
+        try:
+            return search_for(term)
+        except Invalid as exc:
+            raise forms.ValidationError(_("Search for at least one letter or digit.")) from exc
 
 
 SUBJECT_MAX_LENGTH = 200

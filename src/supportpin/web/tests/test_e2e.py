@@ -658,6 +658,9 @@ class AccessibilityTests:
         admin.locator("main form.card button[type=submit]").click()
         browsers.expect_status("/support/products/gs-2/", 404)
         found += [v for path in STAFF_PAGES for v in axe_violations(admin, path)]
+        # The queue searched: counts, a result count; and a search refused with its reason.
+        found += axe_violations(admin, "/support/tickets/?view=all&q=server")
+        found += axe_violations(admin, "/support/tickets/?view=all&q=%3F%3F")
         found += axe_violations(admin, "/support/tickets/?view=all")
         admin.locator("main table a").first.click()
         found += axe_violations(admin, admin.url)

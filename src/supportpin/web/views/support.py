@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from supportpin.access.access import access_product_for_supporter, live_grants
@@ -29,9 +30,9 @@ from supportpin.products.actions import (
 from supportpin.products.queries import ActionDelivery, Delivery, recent_actions
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets import attachments
-from supportpin.tickets.models import Status, Ticket
-from supportpin.tickets.queries import queue
-from supportpin.web.forms import MessageForm, RedeemForm
+from supportpin.tickets.models import Ticket
+from supportpin.tickets.queries import COUNT_LIMIT, QueueFilter, filtered_queue, queue_counts
+from supportpin.web.forms import MessageForm, QueueSearchForm, RedeemForm
 from supportpin.web.pages import (
     ask_to_confirm,
     confirmed,
@@ -45,12 +46,11 @@ from supportpin.web.pages import (
 from supportpin.web.session import background_refresh, staff_required
 
 PAGE_SIZE = 25
-# The queue's filters: (status, mine, unclaimed) for each view the panel offers.
-QUEUE_VIEWS = {
-    "unclaimed": (None, False, True),
-    "mine": (None, True, False),
-    "waiting": (Status.OPEN, False, False),
-    "all": (None, False, False),
+QUEUE_FILTER_LABELS = {
+    QueueFilter.UNCLAIMED: gettext_lazy("Unclaimed"),
+    QueueFilter.MINE: gettext_lazy("Mine"),
+    QueueFilter.WAITING: gettext_lazy("Waiting for support"),
+    QueueFilter.ALL: gettext_lazy("All"),
 }
 
 
@@ -199,17 +199,46 @@ def _no_access(request):
 
 @staff_required
 def tickets(request):
-    view = request.GET.get("view", "unclaimed")
-    status, mine, unclaimed = QUEUE_VIEWS.get(view, QUEUE_VIEWS["unclaimed"])
-    tickets_now = queue(
-        now=clock.now(),
-        status=status,
-        assignee=request.staff if mine else None,
-        unassigned=unclaimed,
-    )
-    page, next_cursor = ticket_page_for(request, tickets_now, size=PAGE_SIZE)
-    context = {"tickets": page, "next_cursor": next_cursor, "view": view, "views": QUEUE_VIEWS}
+    view = request.GET.get("view")
+    shown = QueueFilter(view) if view in QueueFilter.values else QueueFilter.UNCLAIMED
+    form = QueueSearchForm(request.GET)
+    context = {
+        "form": form,
+        "view": shown.value,
+        "filters": _filter_links(shown, None),
+        "term": request.GET.get("q", "").strip(),
+    }
+    if not form.is_valid():
+        return render(request, "web/support/tickets.html", context, status=400)
+    search, now = form.cleaned_data["q"], clock.now()
+    counts = queue_counts(supporter=request.staff, now=now, search=search)
+    found = filtered_queue(shown, supporter=request.staff, now=now, search=search)
+    page, next_cursor = ticket_page_for(request, found, size=PAGE_SIZE)
+    context |= {
+        "tickets": page,
+        "next_cursor": next_cursor,
+        "searching": search is not None,
+        "found": counts[shown],
+        "count_limit": COUNT_LIMIT,
+        "filters": _filter_links(shown, counts),
+    }
     return render(request, "web/support/tickets.html", context)
+
+
+def _count_text(count: int) -> str:
+    return f"{COUNT_LIMIT}+" if count > COUNT_LIMIT else str(count)
+
+
+def _filter_links(shown: QueueFilter, counts: dict[QueueFilter, int] | None) -> list[dict]:
+    return [
+        {
+            "value": queue_filter.value,
+            "label": QUEUE_FILTER_LABELS[queue_filter],
+            "current": queue_filter == shown,
+            "count": _count_text(counts[queue_filter]) if counts is not None else None,
+        }
+        for queue_filter in QueueFilter
+    ]
 
 
 @staff_required
