@@ -132,8 +132,8 @@ def tile_bytes(path: str) -> bytes | None:
     # A full tile only once the tree fills it; a partial one at most as wide as the tree has.
     if available <= 0 or tile.width > available:
         return None
-    stored = LogTile.objects.filter(level=tile.level, index=tile.index).values_list("data")
-    data = bytes(stored.first()[0])[: tile.width * HASH_SIZE] if stored.exists() else b""
+    stored = LogTile.objects.filter(level=tile.level, index=tile.index)
+    data = bytes(stored.values_list("data", flat=True).first() or b"")[: tile.width * HASH_SIZE]
     return data if len(data) == tile.width * HASH_SIZE else None
 
 
