@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 
-from supportpin.audit.leaves import leaf_bytes
+from supportpin.audit.leaves import LEAF_FIELDS, leaf_from_values
 from supportpin.audit.logkeys import log_signer
 from supportpin.audit.merkle import (
     append_tiles,
@@ -112,53 +112,61 @@ def _seal_round(*, up_to_id: int, now: datetime, batch_size: int) -> int:
         checkpoint = latest_checkpoint()
         size = checkpoint.size if checkpoint else 0
         # Stable order: by id. An entry whose transaction commits after a later id was sealed
-        # (a long transaction) simply gets the next free index in the next round.
-        entries = list(
-            AuditEntry.objects.filter(leaf_index__isnull=True, id__lte=up_to_id).order_by("id")[
-                :batch_size
-            ]
+        # (a long transaction) simply gets the next free index in the next round. Rows of
+        # values, not model objects: building 10,000 objects cost more than hashing them.
+        rows = list(
+            AuditEntry.objects.filter(leaf_index__isnull=True, id__lte=up_to_id)
+            .order_by("id")
+            .values_list(*LEAF_FIELDS)[:batch_size]
         )
-        if not entries:
+        if not rows:
             return 0
-        new_size = size + len(entries)
-        reader = tile_reader(size)
-        hashes = stored_hashes(size, [leaf_hash(leaf_bytes(e)) for e in entries], reader)
-        tiles = append_tiles(size, hashes, new_size, reader)
-        LogTile.objects.bulk_create(
-            [
-                LogTile(level=t.level, index=t.index, data=data, inner=tile_inner(data))
-                for t, data in tiles
-            ],
-            update_conflicts=True,
-            unique_fields=["level", "index"],
-            update_fields=["data", "inner"],
-        )
-        _set_leaf_indexes([e.id for e in entries], first=size)
-        root = tree_hash(new_size, tile_reader(new_size))
+        new_size = size + len(rows)
+        root = append_leaves(size, [leaf_hash(leaf_from_values(*row)) for row in rows])
+        _set_leaf_indexes([row[0] for row in rows], first=size)
         text = Checkpoint(origin=signer.name, size=new_size, root_hash=root).text()
         LogCheckpoint.objects.create(
             size=new_size, root_hash=root, note=sign_note(text, signer), created_at=now
         )
         queue_for_witnesses(now=now)
-    return len(entries)
+    return len(rows)
+
+
+def append_leaves(size: int, leaf_hashes: list[bytes]) -> bytes:
+    """Store the tiles (with their inner hashes) that appending `leaf_hashes` to the tree of
+    `size` leaves changes; return the new tree's root. The caller holds the sealer's lock."""
+    new_size = size + len(leaf_hashes)
+    reader = tile_reader(size)
+    hashes = stored_hashes(size, leaf_hashes, reader)
+    tiles = append_tiles(size, hashes, new_size, reader)
+    LogTile.objects.bulk_create(
+        [
+            LogTile(level=t.level, index=t.index, data=data, inner=tile_inner(data))
+            for t, data in tiles
+        ],
+        update_conflicts=True,
+        unique_fields=["level", "index"],
+        update_fields=["data", "inner"],
+    )
+    return tree_hash(new_size, tile_reader(new_size))
 
 
 def _set_leaf_indexes(ids: list[int], *, first: int) -> None:
     # One statement for the whole round: an UPDATE per row (or Django's CASE) costs more than
-    # the hashing.
-    indexes = list(range(first, first + len(ids)))
+    # the hashing. The ids go to PostgreSQL as one array literal, numbered there: building it
+    # as text is far cheaper than adapting 10,000 ints one by one.
     table = AuditEntry._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"UPDATE {table} AS e SET leaf_index = v.leaf_index "  # noqa: S608 - our table
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, leaf_index) WHERE e.id = v.id",
-                [ids, indexes],
+                f"UPDATE {table} AS e SET leaf_index = %s + v.n - 1 "  # noqa: S608 - our table
+                "FROM unnest(%s::bigint[]) WITH ORDINALITY AS v(id, n) WHERE e.id = v.id",
+                [first, "{" + ",".join(map(str, ids)) + "}"],
             )
         else:
             cursor.executemany(
                 f"UPDATE {table} SET leaf_index = %s WHERE id = %s",  # noqa: S608 - our table
-                list(zip(indexes, ids, strict=True)),
+                list(enumerate(ids, start=first)),
             )
 
 
