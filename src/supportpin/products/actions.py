@@ -86,6 +86,12 @@ def list_customer_products(
     return products
 
 
+def offered_actions() -> list[str]:
+    """The actions a supporter is offered: none without a receiver, where they would wait in
+    the outbox for ever. (The API still takes one and keeps it queued until a URL is set.)"""
+    return settings.SUPPORTPIN_PRODUCT_ACTIONS if settings.SUPPORTPIN_ACTION_WEBHOOK_URL else []
+
+
 def run_product_action(*, supporter: Staff, product_id: str, action: str, now: datetime) -> None:
     """Authorise a product action, log it and hand it to the provider's backend as a webhook."""
     if action not in settings.SUPPORTPIN_PRODUCT_ACTIONS:

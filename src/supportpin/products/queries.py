@@ -46,6 +46,11 @@ def recent_actions(product_id: str) -> list[ActionDelivery]:
     ]
 
 
+def on_the_way(deliveries: list[ActionDelivery]) -> bool:
+    """Whether one of `deliveries` is neither delivered nor failed yet."""
+    return any(d.state == Delivery.QUEUED for d in deliveries)
+
+
 def _state(message: OutboxMessage) -> Delivery:
     if message.sent_at is not None:
         return Delivery.DELIVERED

@@ -24,10 +24,11 @@ from supportpin.lib.problems import NotFound, Problem
 from supportpin.products.actions import (
     follow_product_actions,
     list_customer_products,
+    offered_actions,
     read_product,
     run_product_action,
 )
-from supportpin.products.queries import ActionDelivery, Delivery, recent_actions
+from supportpin.products.queries import ActionDelivery, on_the_way, recent_actions
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets import attachments
 from supportpin.tickets.models import Ticket
@@ -127,8 +128,7 @@ def product(request, product_id: str):
         return _no_access(request)
     context = {
         "product": found,
-        # Without a receiver an action would wait in the outbox for ever: offer none.
-        "actions": settings.SUPPORTPIN_PRODUCT_ACTIONS if _actions_reach_a_receiver() else [],
+        "actions": offered_actions(),
         "confirm_actions": settings.SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS,
         **_deliveries(found.pk, recent_actions(found.pk)),
     }
@@ -149,19 +149,14 @@ def product_deliveries(request, product_id: str):
 
 def _deliveries(product_id: str, deliveries: list[ActionDelivery]) -> dict:
     # While an action is on its way, the page asks again until it is delivered or failed.
-    on_the_way = any(d.state == Delivery.QUEUED for d in deliveries)
-    return {"product_id": product_id, "deliveries": deliveries, "on_the_way": on_the_way}
-
-
-def _actions_reach_a_receiver() -> bool:
-    return bool(settings.SUPPORTPIN_ACTION_WEBHOOK_URL)
+    return {"product_id": product_id, "deliveries": deliveries, "polls": on_the_way(deliveries)}
 
 
 @require_POST
 @staff_required
 def product_action(request, product_id: str):
     action = request.POST.get("action", "")
-    if not _actions_reach_a_receiver():
+    if not offered_actions():
         messages.error(request, _("Product actions are off: no webhook address is set."))
         return redirect("web:support-product", product_id=product_id)
     if action in settings.SUPPORTPIN_CONFIRM_PRODUCT_ACTIONS and not confirmed(request):
