@@ -7,12 +7,10 @@ from html import unescape
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from supportpin.accounts.actions import sync_customer
-from supportpin.accounts.models import Customer
 from supportpin.lib import clock
 from supportpin.tickets.actions import open_ticket
 from supportpin.web.tests.test_support_panel import PanelTestCase
-from testsupport import PASSWORD, START
+from testsupport import START, make_customer, personal_markers
 
 SUBJECT_LINK = re.compile(r'<a href="/support/tickets/[0-9]+/">([^<]+)</a>')
 FILTER_COUNT = re.compile(r'href="\?view=(\w+)[^"]*"[^>]*>[^<]*<span class="count">\(([^)]+)\)')
@@ -57,18 +55,9 @@ class QueueSearchPageTests(PanelTestCase):
         self.assertIn("No tickets here match “zahnbürste”.", unescape(response.content.decode()))
 
     def test_it_never_finds_a_ticket_by_the_customers_name_or_e_mail(self):
-        sync_customer(
-            number="K-777",
-            name="Erika Mustermann",
-            email="erika@mustermann.example",
-            password=PASSWORD,
-            phone="",
-            address=None,
-            now=clock.now(),
-        )
-        self.open_ticket("Webspace voll", customer=Customer.objects.get(pk="K-777"))
+        self.open_ticket("Webspace voll", customer=make_customer("K-777", now=clock.now()))
 
-        for term in ("Mustermann", "erika@mustermann.example"):
+        for term in personal_markers("K-777").values():
             with self.subTest(term=term):
                 response = self.search(term)
                 self.assertEqual(self.subjects(response), set())
