@@ -324,6 +324,7 @@ def measure(args, token: str, workloads: list[Workload], scratch: Path) -> list[
                 time.sleep(1)
                 written = entries(w.event) - before
                 check_entries(w, requests, written, args)
+                print(f"    {name:>7} {w.name:>20}: {w.rps[name][-1]:6.0f} rps", flush=True)
             print(f"  round {round_ + 1}: {load_average()}", flush=True)
     finally:
         for _port, server in servers.values():

@@ -16,13 +16,13 @@ from supportpin.access.metrics import BLOCKED_SUPPORTERS, REDEMPTIONS, WRONG_PIN
 from supportpin.access.models import Basis, EndReason, Grant, PinAttempt, SupportPin, derive_pin
 from supportpin.access.queries import admins_told_of_block, block_notice_key
 from supportpin.accounts.models import Customer, Role, Staff
-from supportpin.accounts.queries import customer_recipient
+from supportpin.accounts.queries import read_along_recipient, recipient_along
 from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import same
 from supportpin.lib.metrics import count_on_commit
 from supportpin.lib.problems import Invalid, NotFound, PinInvalid, TicketGrant, TooManyAttempts
-from supportpin.notify.actions import queue_email
+from supportpin.notify.actions import batched_messages, queue_email
 from supportpin.tickets import actions as ticket_actions
 from supportpin.tickets.models import CloseReason, Ticket, lock_due_q, overdue_q
 from supportpin.tickets.models import Status as TicketStatus
@@ -137,7 +137,8 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
     # The caller's fresh read of the supporter settles a known block without any lock, so a
     # blocked supporter's retries queue behind nobody and hold up nobody.
     _refuse_if_blocked(supporter)
-    with transaction.atomic():
+    # One transaction; the grant event and the customer's e-mail go into the outbox together.
+    with batched_messages():
         # The supporter's row is the lock for their guessing counter: parallel wrong guesses
         # queue here, each sees the ones before it, and none escapes the limit. no_key: it
         # only serialises, and must not block the KEY SHARE locks of rows that refer to it.
@@ -151,6 +152,8 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
             # of=("self",): PostgreSQL cannot lock the nullable side of the grant join.
             SupportPin.objects.select_for_update(of=("self",), no_key=True)
             .select_related("grant")
+            # Where the customer's e-mail about the redemption (or the locked PIN) goes.
+            .annotate(**recipient_along("customer__"))
             .filter(customer_id=stored_number, ended_at__isnull=True)
             .first()
         )
@@ -200,7 +203,7 @@ def _redeem(pin: SupportPin, supporter: Staff, now: datetime) -> Redemption | No
         ends_at=pin.expires_at,
     )
     events.grant_started(grant, now=now)
-    customer_recipient(pin.customer_id).queue(
+    read_along_recipient(pin).queue(
         "pin_redeemed",
         {"supporter": supporter.display_name, "at": now, "until": pin.expires_at},
         now=now,
@@ -237,7 +240,7 @@ def _count_wrong_pin(
         )
         if pin.failed_attempts >= settings.SUPPORTPIN_PIN_MAX_FAILURES:
             _end_pin(pin, EndReason.TOO_MANY_FAILURES, at=now, now=now, by=None)
-            customer_recipient(pin.customer_id).queue("pin_locked", {}, now=now)
+            read_along_recipient(pin).queue("pin_locked", {}, now=now)
     window_start = now - timedelta(hours=settings.SUPPORTPIN_SUPPORTER_FAILURE_WINDOW_HOURS)
     if supporter.unlocked_at is not None:
         window_start = max(window_start, supporter.unlocked_at)

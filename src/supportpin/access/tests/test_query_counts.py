@@ -1,9 +1,11 @@
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from supportpin.access.access import may_access
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib import clock
+from supportpin.notify.models import Kind, OutboxMessage
 from testsupport import SupportPinTestCase, make_product
 
 # sp/rel = SAVEPOINT/RELEASE of the action's atomic block (a test runs inside a transaction);
@@ -61,12 +63,19 @@ class QueryCountTests(SupportPinTestCase):
             response = self.get("/support/customers/C-1001/products", self.supporter_token)
         self.assertEqual(len(response.json()), 7)
 
+    @override_settings(
+        SUPPORTPIN_EVENTS_WEBHOOK_URL="https://backend.example/grant-events",
+        SUPPORTPIN_EVENTS_WEBHOOK_SECRET="grant-events-secret",
+    )
     def test_it_redeems_a_pin_in_a_fixed_number_of_queries(self):
-        # token, sp, staff+customer+PIN locks, PIN update, grant insert, e-mail addr, outbox,
-        # audit, rel
-        with self.assertNumQueries(11):
+        # token, sp, staff lock, customer lock, PIN lock (read with the customer's e-mail
+        # address), PIN update, grant insert, audit, outbox (grant event and e-mail in one
+        # INSERT), rel
+        with self.assertNumQueries(10):
             response = self.redeem_now()
         self.assertEqual(response.status_code, 201)
+        queued = OutboxMessage.objects.order_by("id").values_list("kind", flat=True)
+        self.assertEqual(list(queued)[-2:], [Kind.GRANT_EVENT, Kind.EMAIL])
 
         # token, sp, staff lock, customer lock, PIN lock (with grant), rel, grant's supporter (lazy)
         with self.assertNumQueries(7):

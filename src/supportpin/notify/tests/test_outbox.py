@@ -21,7 +21,7 @@ from django.test import SimpleTestCase, TransactionTestCase, override_settings
 
 from supportpin.accounts.models import Role
 from supportpin.lib import clock
-from supportpin.notify.actions import queue_email, queue_webhook
+from supportpin.notify.actions import batched_messages, queue_email, queue_webhook
 from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.notify.outbox import send_due
 from testsupport import START, SupportPinTestCase, in_parallel, make_staff
@@ -465,6 +465,33 @@ class OutboxTests(SupportPinTestCase):
         message = OutboxMessage.objects.get()
         self.assertIn("timed out", message.last_error)
         self.assertIsNone(message.sent_at)
+
+
+class BatchedMessageTests(SupportPinTestCase):
+    """An action that queues several messages inserts them together."""
+
+    def queue_two(self):
+        queue_webhook(payload={"event": "first"}, now=START)
+        queue_email(to=["ops@provider.example"], subject="Second", body="Body", now=START)
+
+    def test_it_queues_the_batch_with_one_insert_and_sends_all_of_it(self):
+        # savepoint, one INSERT of both messages, release
+        with self.assertNumQueries(3), batched_messages():
+            self.queue_two()
+
+        queued = OutboxMessage.objects.filter(sent_at__isnull=True).order_by("id")
+        self.assertEqual([m.kind for m in queued], [Kind.WEBHOOK, Kind.EMAIL])
+        with override_settings(SUPPORTPIN_ACTION_WEBHOOK_URL=""):
+            send_due(now=START)
+        self.assertEqual([m.subject for m in mail.outbox], ["Second"])
+
+    def test_it_queues_nothing_when_the_batch_fails(self):
+        before = OutboxMessage.objects.count()
+        with self.assertRaises(RuntimeError), batched_messages():
+            self.queue_two()
+            raise RuntimeError("the action failed half-way")
+
+        self.assertEqual(OutboxMessage.objects.count(), before)
 
 
 @unittest.skipUnless(
