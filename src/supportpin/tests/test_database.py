@@ -1,4 +1,5 @@
-"""How the app talks to PostgreSQL: pooled connections that need no set-up per request."""
+"""How the app talks to PostgreSQL: pooled connections that need no set-up per request, and
+values bound by the server."""
 
 import unittest
 
@@ -31,3 +32,12 @@ class DatabaseConnectionTests(TransactionTestCase):
 
         # "client": sent with the connection request, not by a set_config() round trip.
         self.assertEqual(self.session_after_a_request(query), "UTC from client")
+
+    def test_it_sends_values_apart_from_the_sql(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_query() WHERE %s = %s", ["K10001", "K10001"])
+            sent = cursor.fetchone()[0]
+
+        # Bound by the server: psycopg never quotes a value into the statement text.
+        self.assertNotIn("K10001", sent)
+        self.assertIn("$1", sent)
