@@ -1,6 +1,4 @@
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -19,13 +17,15 @@ from supportpin.audit.models import ActorKind, AuditEntry, Event, LogCheckpoint,
 from supportpin.audit.note import Checkpoint, sign_note
 from supportpin.audit.queries import latest_checkpoint, tile_reader
 from supportpin.audit.witnesses import queue_for_witnesses
+from supportpin.lib.batches import InsertBatch
 
 # How many entries one sealing round puts into the tree under one checkpoint.
 SEAL_BATCH = 10_000
 # The PostgreSQL advisory lock only the sealer takes (any fixed number; "SEAL" in ASCII).
 _SEALER_LOCK = 0x5345414C
 
-_local = threading.local()
+# The entries of a batched_appends() block.
+_BATCH = InsertBatch(AuditEntry)
 
 
 def record(
@@ -54,31 +54,20 @@ def record(
         ticket_id=ticket_id,
         detail=detail or {},
     )
-    batch = getattr(_local, "batch", None)
-    if batch is not None:
-        batch.append(entry)
+    if _BATCH.add(entry):
         return entry
     # A plain INSERT, no lock: the sealer gives the entry its place in the tree after commit.
     entry.save()
     return entry
 
 
-@contextmanager
-def batched_appends() -> Iterator[None]:
+def batched_appends() -> AbstractContextManager[None]:
     """Within one transaction, collect every append and insert them together at the end.
 
     For bulk work such as a worker pass: one INSERT for the whole batch. Nothing is written if
     the block raises.
     """
-    with transaction.atomic():
-        batch: list[AuditEntry] = []
-        _local.batch = batch
-        try:
-            yield
-        finally:
-            _local.batch = None
-        if batch:
-            AuditEntry.objects.bulk_create(batch)
+    return _BATCH.collecting()
 
 
 def seal(*, now: datetime, batch_size: int = SEAL_BATCH) -> int:

@@ -1,16 +1,15 @@
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from supportpin.lib.batches import InsertBatch
 from supportpin.notify.models import Kind, OutboxMessage
 
-_local = threading.local()
+# The messages of a batched_messages() block.
+_BATCH = InsertBatch(OutboxMessage)
 
 
 def queue_email(
@@ -84,35 +83,24 @@ def queue_for_witness(*, witness: str, now: datetime) -> OutboxMessage | None:
     return _queue(Kind.WITNESS, {"witness": witness}, now, None)
 
 
-@contextmanager
-def batched_messages() -> Iterator[None]:
+def batched_messages() -> AbstractContextManager[None]:
     """Within one transaction, collect the messages queued and insert them together at the end.
 
     For actions that queue several messages: one INSERT (one round trip) for all of them. A
     message with a dedupe key is still inserted at once, as only its INSERT can tell whether
     it was queued before. Nothing is queued if the block raises.
     """
-    with transaction.atomic():
-        batch: list[OutboxMessage] = []
-        _local.batch = batch
-        try:
-            yield
-        finally:
-            _local.batch = None
-        if batch:
-            OutboxMessage.objects.bulk_create(batch)
+    return _BATCH.collecting()
 
 
 def _queue(kind: Kind, payload: dict, now: datetime, dedupe_key: str | None):
-    batch = getattr(_local, "batch", None)
-    if batch is not None and dedupe_key is None:
-        message = OutboxMessage(kind=kind, payload=payload, created_at=now, due_at=now)
-        batch.append(message)
-        return message
     if dedupe_key is not None:
         message, created = OutboxMessage.objects.get_or_create(
             dedupe_key=dedupe_key,
             defaults={"kind": kind, "payload": payload, "created_at": now, "due_at": now},
         )
         return message if created else None
-    return OutboxMessage.objects.create(kind=kind, payload=payload, created_at=now, due_at=now)
+    message = OutboxMessage(kind=kind, payload=payload, created_at=now, due_at=now)
+    if not _BATCH.add(message):
+        message.save()
+    return message
