@@ -2,18 +2,29 @@
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 
 from supportpin.access.metrics import DECISIONS
 from supportpin.access.models import Basis, EndReason, Grant, SupportPin
 from supportpin.accounts.models import Customer, Staff
+from supportpin.lib.prepared import Param, PreparedQuery
 from supportpin.lib.problems import NotFound
 from supportpin.products.models import Product
 from supportpin.tickets.models import Ticket, live_q
 
 
-def live_grants(at: datetime) -> QuerySet[Grant]:
+def live_grants(at: datetime | Param) -> QuerySet[Grant]:
     """Return the grants alive at `at`: the one place that knows when a grant is alive.
 
     No grant of a disabled supporter lives. A PIN grant lives until its PIN's end; a ticket
@@ -30,48 +41,68 @@ def live_grants(at: datetime) -> QuerySet[Grant]:
     )
 
 
+def decision_query(read_along: Mapping[str, Exists] = {}) -> PreparedQuery[Grant]:
+    """Prepare the decision's query, reading `read_along` with the grant.
+
+    `read_along` names facts about the grant (subqueries on its `pk`, with `Param`s for their
+    values) that the caller needs next, read in the same query: a polling check learns whether
+    its window is logged without a second round trip. Prepare it once, at import.
+    """
+    return PreparedQuery(lambda: _grant_reaching(read_along))
+
+
+def _grant_reaching(read_along: Mapping[str, Exists]) -> QuerySet[Grant]:
+    at = Param("at", DateTimeField())
+    product = Param("product", CharField())
+    owner = Product.objects.filter(pk=product).values("customer_id")
+    named_on_ticket = Exists(
+        Ticket.products.through.objects.filter(ticket_id=OuterRef("ticket_id"), product_id=product)
+    )
+    in_scope = Q(basis=Basis.PIN) | Q(ticket__scoped=False) | named_on_ticket
+    return (
+        live_grants(at)
+        .filter(
+            in_scope,
+            supporter__username=Param("supporter", CharField()),
+            customer_id=Subquery(owner),
+        )
+        .annotate(**{f"supporter_{name}": F(f"supporter__{name}") for name in _SUPPORTER_ALONG})
+        .annotate(**read_along)
+        .order_by("basis", "started_at")[:1]
+    )
+
+
+# What the grant's supporter is read with (the rest loads if asked for).
+_SUPPORTER_ALONG = ("username", "display_name", "role")
+_DECISION = decision_query()
+
+
 def may_access(
     supporter: Staff | str,
     product: Product | str,
     at: datetime,
     *,
-    read_along: Mapping[str, Exists] = {},
+    query: PreparedQuery[Grant] = _DECISION,
+    values: Mapping[str, Any] = {},
 ) -> Grant | None:
     """Return the grant that lets `supporter` reach `product` at `at`, or None.
 
     A caller that knows only the supporter's username and the product's id (a panel's
-    question) passes those: the same one query then finds them, and an unknown name is a no.
-    The grant comes with its supporter. `read_along` names facts about the grant (subqueries
-    on its `pk`) that the caller needs next, read in the same query and set on the grant: a
-    polling check learns whether its window is logged without a second round trip.
+    question) passes those: the same one query finds them, and an unknown name is a no. The
+    grant comes with its supporter. `query` is one from `decision_query` that reads more along,
+    `values` the values of its own `Param`s.
     """
-    if isinstance(supporter, Staff):
-        whose = Q(supporter=supporter)
-    else:
-        whose = Q(supporter__username=supporter)
-    if isinstance(product, Product):
-        product_id, owner = product.pk, Q(customer_id=product.customer_id)
-    else:
-        of_product = Product.objects.filter(pk=product).values("customer_id")
-        product_id, owner = product, Q(customer_id=Subquery(of_product))
-    named_on_ticket = Exists(
-        Ticket.products.through.objects.filter(
-            ticket_id=OuterRef("ticket_id"), product_id=product_id
-        )
-    )
-    in_scope = Q(basis=Basis.PIN) | Q(ticket__scoped=False) | named_on_ticket
-    grant = (
-        live_grants(at)
-        .filter(in_scope, whose, owner)
-        .select_related("supporter")
-        .annotate(**read_along)
-        .order_by("basis", "started_at")
-        .first()
-    )
-    if grant is None:
+    username = supporter.username if isinstance(supporter, Staff) else supporter
+    product_id = product.pk if isinstance(product, Product) else product
+    rows = query.run({**values, "supporter": username, "product": product_id, "at": at})
+    if not rows:
         DECISIONS.labels(basis="none", outcome="denied").inc()
-    else:
-        DECISIONS.labels(basis=grant.basis, outcome="allowed").inc()
+        return None
+    grant = rows[0]
+    names = ["id", *_SUPPORTER_ALONG]
+    along = [getattr(grant, f"supporter_{name}") for name in _SUPPORTER_ALONG]
+    grant.supporter = Staff.from_db(grant._state.db, names, [grant.supporter_id, *along])
+    DECISIONS.labels(basis=grant.basis, outcome="allowed").inc()
     return grant
 
 

@@ -4,11 +4,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import CharField, DateTimeField, Exists, OuterRef
 
 from supportpin.access.access import (
     access_customer_for_supporter,
     access_product_for_supporter,
+    decision_query,
     may_access,
 )
 from supportpin.access.metrics import DECISIONS
@@ -16,6 +17,7 @@ from supportpin.access.models import Grant
 from supportpin.accounts.models import Customer, Staff
 from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
+from supportpin.lib.prepared import Param
 from supportpin.lib.problems import Invalid, NotFound
 from supportpin.notify.actions import queue_webhook
 from supportpin.products.models import Product, RepeatedCheck
@@ -154,6 +156,21 @@ def admit_through_proxy(
     return _check_repeatedly_asked(supporter, product, now, via="forward auth")
 
 
+# Read with the decision: most checks fall into a window already logged, and they answer
+# after this one query, without taking a write lock.
+_WINDOW_DECISION = decision_query(
+    {
+        "window_logged": Exists(
+            RepeatedCheck.objects.filter(
+                product_id=Param("product", CharField()),
+                bucket=Param("window", DateTimeField()),
+                grant=OuterRef("pk"),
+            )
+        )
+    }
+)
+
+
 def _check_repeatedly_asked(
     supporter: Staff | str, product: Product | str, now: datetime, *, via: str
 ) -> Grant | None:
@@ -166,11 +183,7 @@ def _check_repeatedly_asked(
     # Decided before any transaction: a deny writes nothing, so it must not take the write
     # lock (SQLite's IMMEDIATE transactions take it at BEGIN) that polling would queue on.
     bucket = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-    # Read with the decision: most checks fall into a window already logged, and they answer
-    # after this one query, without taking a write lock.
-    window = RepeatedCheck.objects.filter(product_id=product_id, bucket=bucket)
-    logged = Exists(window.filter(grant=OuterRef("pk")))
-    grant = may_access(supporter, product, now, read_along={"window_logged": logged})
+    grant = may_access(supporter, product, now, query=_WINDOW_DECISION, values={"window": bucket})
     if grant is None or grant.window_logged:  # type: ignore[attr-defined]  # read along
         return grant
     try:
@@ -188,6 +201,7 @@ def _check_repeatedly_asked(
     except IntegrityError:
         # Another request logged this window since the decision read it; anything else that
         # failed to write is not swallowed.
-        if not window.filter(grant=grant).exists():
+        window = RepeatedCheck.objects.filter(grant=grant, product_id=product_id, bucket=bucket)
+        if not window.exists():
             raise
     return grant

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from supportpin.accounts.models import Customer, Staff
+from supportpin.lib.prepared import Param
 from supportpin.products.models import Product
 
 
@@ -51,7 +52,7 @@ def lock_due_q(now: datetime, *, via: str = "") -> Q:
     return Q(**{f"{via}created_at__lte": now - lock_age()})
 
 
-def live_q(now: datetime, *, via: str = "") -> Q:
+def live_q(now: datetime | Param, *, via: str = "") -> Q:
     """Match tickets neither closed nor locked at `now`: the negation of both rules above."""
     open_now = Q(**{f"{via}status": Status.OPEN}) | Q(
         **{f"{via}status": Status.ANSWERED, f"{via}last_message_at__gt": now - autoclose_age()}

@@ -1,6 +1,8 @@
 """Ticket grants belong to access: a claim opens one, a release ends it, one selector says
 whether it is alive, and every listing and decision agrees with it."""
 
+from django.test import override_settings
+
 from supportpin.access.actions import claim_ticket
 from supportpin.access.tests.test_concurrency import ConcurrencyTestCase
 from supportpin.audit.models import AuditEntry, Event
@@ -55,6 +57,18 @@ class TicketGrantTests(TicketTestCase, WebTestCase):
                 self.assertEqual(self.decision()["allowed"], alive)
                 self.assertEqual(len(mine), int(alive))
                 self.assertEqual(self.grants_seen_by_customer(), mine)
+
+    def test_it_decides_with_the_auto_close_period_in_force(self):
+        ticket = self.open_ticket()
+        self.claim(ticket["id"])
+        self.answer(ticket["id"])
+        self.travel_to(START + 8 * DAY)
+        self.assertTrue(self.decision()["allowed"])  # 14 days of silence are not over
+
+        # The decision's query is compiled once; a changed period must still count.
+        with override_settings(SUPPORTPIN_TICKET_AUTOCLOSE_DAYS=7):
+            self.assertFalse(self.decision()["allowed"])
+        self.assertTrue(self.decision()["allowed"])
 
     def test_it_records_the_claim_with_its_grant_and_ends_the_grant_on_release(self):
         ticket = self.open_ticket()
