@@ -46,7 +46,9 @@ def decision_query(read_along: Mapping[str, Exists] = {}) -> PreparedQuery[Grant
 
     `read_along` names facts about the grant (subqueries on its `pk`, with `Param`s for their
     values) that the caller needs next, read in the same query: a polling check learns whether
-    its window is logged without a second round trip. Prepare it once, at import.
+    its window is logged without a second round trip. Its `Param`s may use the decision's own
+    "supporter", "product" and "at"; `may_access` takes the values of any others. Prepare it
+    once, at import.
     """
     return PreparedQuery(lambda: _grant_reaching(read_along))
 

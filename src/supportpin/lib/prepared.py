@@ -7,6 +7,7 @@ after a settings change), and then only run with the values bound to its placeho
 """
 
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
@@ -54,7 +55,7 @@ class PreparedQuery(Generic[M]):
     def __init__(self, build: Callable[[], QuerySet[M]]):
         self.build = build
         self._compiled = threading.local()
-        _prepared.append(self)
+        _prepared.add(self)
 
     def run(self, values: Mapping[str, Any], *, using: str = "default") -> list[M]:
         """Return the query's rows for `values` (one for each `Param` name)."""
@@ -74,8 +75,8 @@ class PreparedQuery(Generic[M]):
 
 
 # A setting a query was built from (say, the days until a ticket closes by itself) may change
-# in tests: every prepared query is built again.
-_prepared: list[PreparedQuery[Any]] = []
+# in tests: every prepared query is built again. Weak: a query nobody holds is not kept alive.
+_prepared: weakref.WeakSet[PreparedQuery[Any]] = weakref.WeakSet()
 
 
 def _forget_all(**_kwargs) -> None:
