@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import CharField, F, IntegerField, Q
+from django.db.models.functions import Upper
 
 from supportpin.access import events
 from supportpin.access.metrics import BLOCKED_SUPPORTERS, REDEMPTIONS, WRONG_PINS
@@ -21,6 +22,7 @@ from supportpin.audit.actions import record
 from supportpin.audit.models import ActorKind, Event
 from supportpin.lib.hashing import same
 from supportpin.lib.metrics import count_on_commit
+from supportpin.lib.prepared import Param, PreparedQuery
 from supportpin.lib.problems import Invalid, NotFound, PinInvalid, TicketGrant, TooManyAttempts
 from supportpin.notify.actions import batched_messages, queue_email
 from supportpin.tickets import actions as ticket_actions
@@ -80,21 +82,11 @@ def _locked_live_pin(customer: Customer) -> SupportPin | None:
     # opening "Support" at once get the same PIN instead of tripping the one-live-PIN index.
     # no_key: a redemption's grant INSERT takes a KEY SHARE lock on this row for its foreign
     # key, which FOR UPDATE would block; FOR NO KEY UPDATE still excludes the other tab.
-    _lock_customer(customer.pk)
+    Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk).values("pk").first()
     # Then the PIN, as every path does (customer before PIN, "Lock order").
     return (
         SupportPin.objects.select_for_update(no_key=True)
         .filter(customer=customer, ended_at__isnull=True)
-        .first()
-    )
-
-
-def _lock_customer(customer_number: str) -> str | None:
-    """Lock the customer that `customer_number` names in any case; return its stored number."""
-    return (
-        Customer.objects.select_for_update(no_key=True)
-        .numbered(customer_number)
-        .values_list("pk", flat=True)
         .first()
     )
 
@@ -121,6 +113,30 @@ def _issue_pin(customer: Customer, now: datetime) -> SupportPin:
 # --- supporter side ------------------------------------------------------------------------
 
 
+# A redemption's two locks, compiled once (lib.prepared): it is the busiest write path.
+# no_key: these locks only serialise, and must not block the KEY SHARE locks that rows
+# inserted beside them (the grant, a guessing attempt) take on the rows they refer to.
+_SUPPORTER_LOCK = PreparedQuery(
+    lambda: Staff.objects.select_for_update(no_key=True).filter(
+        pk=Param("supporter", IntegerField())
+    )
+)
+_LIVE_PIN_LOCK = PreparedQuery(
+    lambda: (
+        # of=("self",): PostgreSQL cannot lock the nullable side of the e-mail address's join.
+        SupportPin.objects.select_for_update(of=("self",), no_key=True)
+        # Where the customer's e-mail about the redemption (or the locked PIN) goes.
+        .annotate(**recipient_along("customer__"))
+        # The customer's number in any case, as Customer.objects.numbered() finds it, on the
+        # join the e-mail address needs anyway.
+        .alias(customer_number_upper=Upper("customer__number"))
+        .filter(customer_number_upper=Upper(Param("customer", CharField())), ended_at__isnull=True)[
+            :1
+        ]
+    )
+)
+
+
 @dataclass(frozen=True)
 class Redemption:
     grant: Grant
@@ -140,23 +156,12 @@ def redeem_pin(*, supporter: Staff, customer_number: str, pin: str, now: datetim
     # One transaction; the grant event and the customer's e-mail go into the outbox together.
     with batched_messages():
         # The supporter's row is the lock for their guessing counter: parallel wrong guesses
-        # queue here, each sees the ones before it, and none escapes the limit. no_key: it
-        # only serialises, and must not block the KEY SHARE locks of rows that refer to it.
-        supporter = Staff.objects.select_for_update(no_key=True).get(pk=supporter.pk)
+        # queue here, each sees the ones before it, and none escapes the limit.
+        [supporter] = _SUPPORTER_LOCK.run({"supporter": supporter.pk})
         _refuse_if_blocked(supporter)
-        # The customer before the PIN, as the customer's own requests take them; a customer
-        # number that does not exist locks nothing and costs the same query. "k10001" is
-        # customer K10001: the right PIN under another spelling is not a wrong guess.
-        stored_number = _lock_customer(customer_number)
-        live = (
-            # of=("self",): PostgreSQL cannot lock the nullable side of the grant join.
-            SupportPin.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("grant")
-            # Where the customer's e-mail about the redemption (or the locked PIN) goes.
-            .annotate(**recipient_along("customer__"))
-            .filter(customer_id=stored_number, ended_at__isnull=True)
-            .first()
-        )
+        # "k10001" is customer K10001: the right PIN under another spelling is not a wrong
+        # guess. A customer without a live PIN (or no such customer) locks nothing.
+        live = _LIVE_PIN_LOCK.first({"customer": customer_number})
         if live is not None and not live.is_usable(now):
             live = None
         if live is not None:

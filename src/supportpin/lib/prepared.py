@@ -69,6 +69,11 @@ class PreparedQuery(Generic[M]):
         bound = [p.bind(values, connection) if isinstance(p, Param) else p for p in params]
         return list(model._default_manager.raw(sql, bound).using(using))
 
+    def first(self, values: Mapping[str, Any], *, using: str = "default") -> M | None:
+        """Return the query's first row for `values`, or None when it has none."""
+        rows = self.run(values, using=using)
+        return rows[0] if rows else None
+
     def forget(self) -> None:
         """Compile again on the next run, in every thread."""
         self._compiled = threading.local()

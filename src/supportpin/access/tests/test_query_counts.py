@@ -68,16 +68,16 @@ class QueryCountTests(SupportPinTestCase):
         SUPPORTPIN_EVENTS_WEBHOOK_SECRET="grant-events-secret",
     )
     def test_it_redeems_a_pin_in_a_fixed_number_of_queries(self):
-        # token, sp, staff lock, customer lock, PIN lock (read with the customer's e-mail
-        # address), PIN update, grant insert, audit, outbox (grant event and e-mail in one
-        # INSERT), rel
-        with self.assertNumQueries(10):
+        # token, sp, staff lock, PIN lock (found by the customer's number, read with their
+        # e-mail address), PIN update, grant insert, audit, outbox (grant event and e-mail in
+        # one INSERT), rel
+        with self.assertNumQueries(9):
             response = self.redeem_now()
         self.assertEqual(response.status_code, 201)
         queued = OutboxMessage.objects.order_by("id").values_list("kind", flat=True)
         self.assertEqual(list(queued)[-2:], [Kind.GRANT_EVENT, Kind.EMAIL])
 
-        # token, sp, staff lock, customer lock, PIN lock (with grant), rel, grant's supporter (lazy)
+        # token, sp, staff lock, PIN lock, PIN's grant, rel, grant's supporter (lazy)
         with self.assertNumQueries(7):
             response = self.redeem_now()
         self.assertEqual(response.status_code, 200)

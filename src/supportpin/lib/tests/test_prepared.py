@@ -54,3 +54,9 @@ class PreparedQueryTests(SupportPinTestCase):
             self.assertEqual([s.username for s in query.run({"name": "ada"})], ["ada"])
         query.run({"name": "ada"})
         self.assertEqual(len(builds), 3)  # once in the override, once after it
+
+    def test_it_gives_the_first_row_or_none(self):
+        after_two_days = START + timedelta(days=2)
+
+        self.assertEqual(self.query.first({"name": "sam", "at": after_two_days}).username, "sam")
+        self.assertIsNone(self.query.first({"name": "nobody", "at": after_two_days}))
