@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import CharField, F, IntegerField, Q
-from django.db.models.functions import Upper
+from django.db.models import CharField, F, IntegerField, Q, Subquery
 
 from supportpin.access import events
 from supportpin.access.metrics import BLOCKED_SUPPORTERS, REDEMPTIONS, WRONG_PINS
@@ -127,12 +126,13 @@ _LIVE_PIN_LOCK = PreparedQuery(
         SupportPin.objects.select_for_update(of=("self",), no_key=True)
         # Where the customer's e-mail about the redemption (or the locked PIN) goes.
         .annotate(**recipient_along("customer__"))
-        # The customer's number in any case, as Customer.objects.numbered() finds it, on the
-        # join the e-mail address needs anyway.
-        .alias(customer_number_upper=Upper("customer__number"))
-        .filter(customer_number_upper=Upper(Param("customer", CharField())), ended_at__isnull=True)[
-            :1
-        ]
+        # The customer's number in any case (its own index finds it); one live PIN at most.
+        .filter(
+            customer_id=Subquery(
+                Customer.objects.numbered(Param("customer", CharField())).values("pk")
+            ),
+            ended_at__isnull=True,
+        )
     )
 )
 

@@ -1,14 +1,16 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Value
+from django.db.models import Expression, Value
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 
 class CustomerQuerySet(models.QuerySet):
-    def numbered(self, number: str) -> "CustomerQuerySet":
-        """Keep the customer that `number` names in any spelling of its case."""
-        return self.alias(number_upper=Upper("number")).filter(number_upper=Upper(Value(number)))
+    def numbered(self, number: str | Expression) -> "CustomerQuerySet":
+        """Keep the customer that `number` (or a prepared query's `Param`) names in any
+        spelling of its case."""
+        named = number if isinstance(number, Expression) else Value(number)
+        return self.alias(number_upper=Upper("number")).filter(number_upper=Upper(named))
 
 
 class Language(models.TextChoices):

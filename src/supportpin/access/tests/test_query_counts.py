@@ -1,4 +1,6 @@
-from django.db import connection
+import unittest
+
+from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
@@ -144,3 +146,28 @@ class DecisionTransactionTests(SupportPinTestCase):
 
         self.assertEqual((allowed, opened), (True, []))
         self.assertEqual(AuditEntry.objects.count(), entries)
+
+
+@unittest.skipUnless(connection.vendor == "postgresql", "reads PostgreSQL's query plan")
+class RedemptionPlanTests(SupportPinTestCase):
+    def test_it_finds_the_pin_through_the_customer_number_index_in_any_case(self):
+        pin = self.current_pin()
+        with CaptureQueriesContext(connection) as queries:
+            response = self.redeem(pin, customer="c-1001")
+        self.assertEqual(response.status_code, 201)
+        pin_lock = next(
+            q["sql"]
+            for q in queries
+            if q["sql"].startswith('SELECT "access_supportpin"') and "FOR NO KEY UPDATE" in q["sql"]
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            # A handful of rows: make PostgreSQL show the plan it would use for many.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {pin_lock}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+
+        # One index lookup of the number in any case, then the customer's PINs by their key:
+        # not a pass over every live PIN comparing upper-cased numbers.
+        self.assertIn("Index Cond: (upper((number)::text) = 'C-1001'::text)", plan, plan)
+        self.assertRegex(plan, r"on access_supportpin.*\n\s+Index Cond: \(\(customer_id\)", plan)
+        self.assertNotIn("upper((customer_id)", plan, plan)
