@@ -49,7 +49,8 @@ class PreparedQuery(Generic[M]):
 
     Rows come back as instances of the queryset's model; its annotations become attributes
     (without conversion: use them for plain values). No `select_related`: read a related
-    row's fields along as annotations.
+    row's fields along as annotations. A locking query (`select_for_update`) must run inside a
+    transaction every time: Django checks that only when it compiles, on the first run.
     """
 
     def __init__(self, build: Callable[[], QuerySet[M]]):
