@@ -121,7 +121,8 @@ def _database() -> dict:
         # Values travel apart from the SQL (the extended protocol), so psycopg does not quote
         # each one into the statement text in Python: audited requests, which send more
         # statements than the floor, gained most (bench/audited_throughput.py). Statements
-        # stay unnamed (Django leaves prepare_threshold off), so PgBouncer still works.
+        # stay unnamed (Django leaves prepare_threshold off), except lib.prepared's with
+        # SUPPORTPIN_DB_PREPARE.
         options["server_side_binding"] = True
         if env.bool("SUPPORTPIN_DB_POOL", default=True):
             # Each app process keeps its connections open and lends them to requests: a new
@@ -143,6 +144,12 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# PostgreSQL: the server prepares the busiest queries (lib.prepared) once per connection. A
+# prepared statement lives in its connection, so this pays off where connections are kept (the
+# pool) and must be off behind PgBouncer in transaction mode before 1.21.
+SUPPORTPIN_DB_PREPARE = env.bool(
+    "SUPPORTPIN_DB_PREPARE", default=env.bool("SUPPORTPIN_DB_POOL", default=True)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -4,14 +4,20 @@ Django builds and compiles a queryset on every evaluation; for a query with join
 subqueries that costs several times what the database needs to answer it. A prepared query is
 built once with `Param`s where the values go, compiled once per thread and database (and again
 after a settings change), and then only run with the values bound to its placeholders.
+
+On PostgreSQL with `SUPPORTPIN_DB_PREPARE` the server prepares it too: psycopg sends it as a
+named statement, planned once per connection, where every other statement is planned again on
+each run. Planning a lock with a subquery and a join took the server longer than running it.
 """
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import connections
 from django.db.models import Expression, Field, Model, QuerySet
@@ -68,7 +74,8 @@ class PreparedQuery(Generic[M]):
             cache[using] = (queryset.model, sql, params)
         model, sql, params = cache[using]
         bound = [p.bind(values, connection) if isinstance(p, Param) else p for p in params]
-        return list(model._default_manager.raw(sql, bound).using(using))
+        with _prepared_on_server(connection):
+            return list(model._default_manager.raw(sql, bound).using(using))
 
     def first(self, values: Mapping[str, Any], *, using: str = "default") -> M | None:
         """Return the query's first row for `values`, or None when it has none."""
@@ -78,6 +85,24 @@ class PreparedQuery(Generic[M]):
     def forget(self) -> None:
         """Compile again on the next run, in every thread."""
         self._compiled = threading.local()
+
+
+@contextmanager
+def _prepared_on_server(connection) -> Iterator[None]:
+    """Have psycopg prepare the statements run within on the server, at their first run."""
+    if connection.vendor != "postgresql" or not settings.SUPPORTPIN_DB_PREPARE:
+        yield
+        return
+    connection.ensure_connection()
+    # Django turns psycopg's preparing off for the connection (None); 0 prepares a statement
+    # at once, and psycopg keeps the statements it named with the connection, in the pool too.
+    psycopg_connection = connection.connection
+    before = psycopg_connection.prepare_threshold
+    psycopg_connection.prepare_threshold = 0
+    try:
+        yield
+    finally:
+        psycopg_connection.prepare_threshold = before
 
 
 # A setting a query was built from (say, the days until a ticket closes by itself) may change

@@ -1,10 +1,14 @@
-"""How the app talks to PostgreSQL: pooled connections that need no set-up per request, and
-values bound by the server."""
+"""How the app talks to PostgreSQL: pooled connections that need no set-up per request,
+values bound by the server, and the busiest queries planned once per connection."""
 
 import unittest
 
 from django.db import connection
-from django.test import TransactionTestCase
+from django.db.models import CharField
+from django.test import TransactionTestCase, override_settings
+
+from supportpin.accounts.models import Staff
+from supportpin.lib.prepared import Param, PreparedQuery
 
 
 @unittest.skipUnless(connection.vendor == "postgresql", "about PostgreSQL connections")
@@ -41,3 +45,31 @@ class DatabaseConnectionTests(TransactionTestCase):
         # Bound by the server: psycopg never quotes a value into the statement text.
         self.assertNotIn("K10001", sent)
         self.assertIn("$1", sent)
+
+    def prepared_statements(self) -> list[str]:
+        """The statements the server holds prepared for this session."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    def test_the_server_prepares_a_prepared_query_once_and_nothing_else(self):
+        by_email = PreparedQuery(lambda: Staff.objects.filter(email=Param("email", CharField())))
+
+        for email in ("sam@staff.example", "olga@staff.example"):
+            by_email.run({"email": email})
+        Staff.objects.filter(username="sam").exists()
+
+        statements = self.prepared_statements()
+        self.assertEqual(len([s for s in statements if '"accounts_staff"."email" = ' in s]), 1)
+        self.assertFalse([s for s in statements if '"accounts_staff"."username" = ' in s])
+
+    @override_settings(SUPPORTPIN_DB_PREPARE=False)
+    def test_it_prepares_nothing_on_the_server_when_told_not_to(self):
+        # Behind PgBouncer in transaction mode a statement prepared in one session is unknown
+        # in the next.
+        by_name = PreparedQuery(lambda: Staff.objects.filter(display_name=Param("n", CharField())))
+
+        by_name.run({"n": "Sam S."})
+
+        statements = self.prepared_statements()
+        self.assertFalse([s for s in statements if '"accounts_staff"."display_name" = ' in s])
