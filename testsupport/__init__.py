@@ -23,6 +23,8 @@ from supportpin.accounts.actions import (
 )
 from supportpin.accounts.models import Customer, Role, Staff
 from supportpin.lib import clock
+from supportpin.notify.delivery import email_of
+from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.products.actions import sync_product
 from supportpin.products.models import Product
 
@@ -44,6 +46,19 @@ def personal_markers(number: str) -> dict[str, str]:
         "city": f"City-{tag}",
         "country": f"Country-{tag}",
     }
+
+
+def queued_emails(to: str | None = None) -> list[dict]:
+    """The queued e-mails (those to `to`), oldest first, as they will be sent: to, subject, body."""
+    emails = [
+        email_of(message.payload)
+        for message in OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
+    ]
+    return [
+        {"to": email.to, "subject": email.subject, "body": email.body}
+        for email in emails
+        if to is None or to in email.to
+    ]
 
 
 def make_customer(number: str, *, now: datetime) -> Customer:

@@ -2,8 +2,6 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 
 from django.conf import settings
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
 
 from supportpin.lib.batches import InsertBatch
 from supportpin.notify.models import Kind, OutboxMessage
@@ -18,10 +16,7 @@ def queue_email(
     """Queue an e-mail in the caller's transaction; None when `dedupe_key` was queued before."""
     if not to:
         return None
-    # A header may not hold a line break (Django refuses the mail on every retry), and a
-    # subject can carry a name someone typed: fold all whitespace to single spaces.
-    payload = {"to": to, "subject": " ".join(subject.split()), "body": body}
-    return _queue(Kind.EMAIL, payload, now, dedupe_key)
+    return _queue(Kind.EMAIL, {"to": to, "subject": subject, "body": body}, now, dedupe_key)
 
 
 def queue_email_from_template(
@@ -33,21 +28,22 @@ def queue_email_from_template(
     now: datetime,
     dedupe_key: str | None = None,
 ) -> OutboxMessage | None:
-    """Queue the e-mail `render_email` makes of `template`, in the caller's transaction."""
-    subject, body = render_email(template, context, language=language)
-    return queue_email(to=to, subject=subject, body=body, now=now, dedupe_key=dedupe_key)
+    """Queue the e-mail `notify/<template>.txt` in `language`, in the caller's transaction.
 
-
-def render_email(template: str, context: dict, *, language: str) -> tuple[str, str]:
-    """Return the subject and the body `notify/<template>.txt` renders in `language`.
-
-    The template's first line is the subject, the rest the body. Times show in TIME_ZONE, the
-    zone of the web UI, so an e-mail and the page it points to say the same time.
+    It is rendered when it is sent (`notify.delivery.email_of`), not in the request that queues
+    it, so `context` holds values JSON keeps: strings, numbers, dicts of them and datetimes.
     """
-    with translation.override(language), timezone.override(settings.TIME_ZONE):
-        text = render_to_string(f"notify/{template}.txt", context)
-    subject, _, body = text.strip().partition("\n")
-    return subject, body.strip() + "\n"
+    if not to:
+        return None
+    payload = {
+        "to": to,
+        "template": template,
+        "language": language,
+        "context": {k: v.isoformat() if isinstance(v, datetime) else v for k, v in context.items()},
+        # Which values to read back as datetimes (the templates format them).
+        "times": sorted(k for k, v in context.items() if isinstance(v, datetime)),
+    }
+    return _queue(Kind.EMAIL, payload, now, dedupe_key)
 
 
 def queue_webhook(*, payload: dict, now: datetime) -> OutboxMessage:

@@ -9,6 +9,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from supportpin.notify.models import Kind, OutboxMessage
 
@@ -36,15 +38,41 @@ def deliver(message: OutboxMessage, *, now: datetime) -> None:
     if sender is not None:
         sender(message, now)
     elif message.kind == Kind.EMAIL:
-        payload = message.payload
-        EmailMessage(
-            subject=payload["subject"],
-            body=payload["body"],
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=payload["to"],
-        ).send()
+        email_of(message.payload).send()
     else:
         _post_webhook(message, now)
+
+
+def email_of(payload: dict) -> EmailMessage:
+    """Return the e-mail a queued message's payload makes: its template rendered, or as queued."""
+    if "template" in payload:
+        context = {
+            key: datetime.fromisoformat(value) if key in payload["times"] else value
+            for key, value in payload["context"].items()
+        }
+        subject, body = render_email(payload["template"], context, language=payload["language"])
+    else:
+        subject, body = payload["subject"], payload["body"]
+    return EmailMessage(
+        # A header may not hold a line break (Django refuses the mail on every retry), and a
+        # subject can carry a name someone typed: fold all whitespace to single spaces.
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=payload["to"],
+    )
+
+
+def render_email(template: str, context: dict, *, language: str) -> tuple[str, str]:
+    """Return the subject and the body `notify/<template>.txt` renders in `language`.
+
+    The template's first line is the subject, the rest the body. Times show in TIME_ZONE, the
+    zone of the web UI, so an e-mail and the page it points to say the same time.
+    """
+    with translation.override(language), timezone.override(settings.TIME_ZONE):
+        text = render_to_string(f"notify/{template}.txt", context)
+    subject, _, body = text.strip().partition("\n")
+    return subject, body.strip() + "\n"
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:

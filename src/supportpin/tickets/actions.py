@@ -216,7 +216,7 @@ def reply(
         _set_status(ticket, Status.ANSWERED, now, last_message_at=now)
         customer_recipient(ticket.customer_id).queue(
             "ticket_reply",
-            {"ticket": ticket, "supporter": supporter.display_name, "body": body},
+            {"ticket": _mailed(ticket), "supporter": supporter.display_name, "body": body},
             now=now,
         )
         _audit(
@@ -331,7 +331,9 @@ def _record_time(
     if closes:
         if to is not None:
             to.queue(
-                "ticket_auto_closed", {"ticket": ticket, "days": autoclose_age().days}, now=now
+                "ticket_auto_closed",
+                {"ticket": _mailed(ticket), "days": autoclose_age().days},
+                now=now,
             )
         closed_at = ticket.last_message_at + autoclose_age()
         _audit(Event.TICKET_AUTO_CLOSED, ticket, closed_at, ActorKind.SYSTEM, "Support-PIN")
@@ -343,8 +345,13 @@ def _queue_reminder(ticket: Ticket, now: datetime) -> None:
     deadline = ticket.autocloses_at()
     assert deadline is not None  # reminders are due only for answered tickets
     customer_recipient(ticket.customer_id).queue(
-        "ticket_closes_soon", {"ticket": ticket, "closes": deadline}, now=now
+        "ticket_closes_soon", {"ticket": _mailed(ticket), "closes": deadline}, now=now
     )
+
+
+def _mailed(ticket: Ticket) -> dict:
+    """What a customer's e-mail says of their ticket (rendered when it is sent)."""
+    return {"pk": ticket.pk, "subject": ticket.subject}
 
 
 # --- shared ------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from supportpin.audit.actions import record, seal
 from supportpin.audit.models import ActorKind, AuditEntry, Event
 from supportpin.audit.verify import verify_log
 from supportpin.lib.problems import PinInvalid, TooManyAttempts
-from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.products.actions import read_product
 from testsupport import (
     START,
@@ -28,6 +27,7 @@ from testsupport import (
     make_customer,
     make_product,
     make_staff,
+    queued_emails,
 )
 
 
@@ -55,8 +55,7 @@ class ConcurrencyTestCase(TransactionTestCase):
         self.supporter = self.supporters[0]
 
     def emails_to(self, address: str) -> list[dict]:
-        messages = OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
-        return [m.payload for m in messages if address in m.payload["to"]]
+        return queued_emails(address)
 
     def assertChainIntact(self) -> None:
         seal(now=self.now)

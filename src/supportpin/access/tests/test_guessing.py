@@ -3,8 +3,7 @@ from datetime import timedelta
 from django.test import override_settings
 
 from supportpin.audit.models import AuditEntry
-from supportpin.notify.models import Kind, OutboxMessage
-from testsupport import START, SupportPinTestCase, personal_markers
+from testsupport import START, SupportPinTestCase, personal_markers, queued_emails
 
 ADMIN_EMAIL = "ada@staff.example"
 
@@ -16,8 +15,7 @@ class GuessingTests(SupportPinTestCase):
         self.customer_email = personal_markers(self.customer.pk)["email"]
 
     def emails_to(self, address: str) -> list[dict]:
-        messages = OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
-        return [m.payload for m in messages if address in m.payload["to"]]
+        return queued_emails(address)
 
     def guess_wrong(self, times: int, *, supporter=None, customer=None) -> None:
         """Enter `times` wrong PINs against the customer's PIN as it stands at each attempt."""

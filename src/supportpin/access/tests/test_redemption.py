@@ -1,7 +1,6 @@
 from datetime import datetime, timedelta
 
-from supportpin.notify.models import Kind, OutboxMessage
-from testsupport import START, SupportPinTestCase, personal_markers
+from testsupport import START, SupportPinTestCase, personal_markers, queued_emails
 
 
 def at(value: str) -> datetime:
@@ -14,8 +13,7 @@ class RedemptionTests(SupportPinTestCase):
         self.sam = self.token_for(self.supporter)
 
     def emails_to(self, address: str) -> list[dict]:
-        messages = OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
-        return [m.payload for m in messages if address in m.payload["to"]]
+        return queued_emails(address)
 
     def test_it_opens_a_grant_for_customer_number_and_pin(self):
         response = self.redeem(self.current_pin())

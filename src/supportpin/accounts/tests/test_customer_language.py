@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 from django.test import override_settings
 
 from supportpin.accounts.models import Customer
-from supportpin.notify.models import Kind, OutboxMessage
-from testsupport import SupportPinTestCase, personal_markers
+from testsupport import SupportPinTestCase, personal_markers, queued_emails
 
 # 14:00 UTC is 15:00 in Berlin in winter (CET) and 16:00 in summer (CEST).
 WINTER_AFTERNOON = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
@@ -22,8 +21,7 @@ class CustomerLanguageTestCase(SupportPinTestCase):
         return self.get("/me", self.token_for(Customer.objects.get(pk=number))).json()["language"]
 
     def mails_to(self, address: str) -> list[dict]:
-        queued = OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
-        return [m.payload for m in queued if m.payload["to"] == [address]]
+        return [mail for mail in queued_emails(address) if mail["to"] == [address]]
 
 
 class LanguageThroughTheApiTests(CustomerLanguageTestCase):

@@ -8,8 +8,7 @@ from django.test import Client, TransactionTestCase
 
 from supportpin.accounts.models import Customer
 from supportpin.audit.models import AuditEntry, Event
-from supportpin.notify.models import OutboxMessage
-from testsupport import START, THREADS, in_parallel, make_customer, personal_markers
+from testsupport import START, THREADS, in_parallel, make_customer, personal_markers, queued_emails
 
 LINK_PATH = re.compile(r"https?://testserver(/login/password/\S+/)")
 
@@ -24,8 +23,8 @@ class PasswordLinkRaceTests(TransactionTestCase):
         make_customer("C-1001", now=START)
         with time_machine.travel(START, tick=False):
             Client().post("/login/password/", {"email": personal_markers("C-1001")["email"]})
-            (mail,) = OutboxMessage.objects.all()
-            path = LINK_PATH.search(mail.payload["body"]).group(1)
+            (mail,) = queued_emails()
+            path = LINK_PATH.search(mail["body"]).group(1)
             passwords = [f"new password number {n}" for n in range(THREADS)]
 
             responses = in_parallel(

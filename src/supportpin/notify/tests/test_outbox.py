@@ -113,7 +113,13 @@ class OutboxTests(SupportPinTestCase):
             [("mail-pdxc-1001@marker.example",), ("mail-pdxc-2002@marker.example",)],
         )
         redeemed = next(m for m in mail.outbox if m.to == ["mail-pdxc-1001@marker.example"])
-        self.assertIn("Sam S.", redeemed.body)
+        # Rendered from its template when sent: in the customer's language, with the times of
+        # the redemption (09:00 UTC) and the PIN's end in the web UI's zone.
+        self.assertEqual(redeemed.subject, "Ein Supporter hat Ihre Support-PIN eingelöst")
+        self.assertIn(
+            "Sam S. hat um 10:00 CET Ihre Support-PIN eingelöst und kann bis 11:00 CET",
+            redeemed.body,
+        )
         self.travel_to(self.at(minutes=30))
         self.run_worker()
         self.assertEqual(len(mail.outbox), 2)
@@ -183,7 +189,7 @@ class OutboxTests(SupportPinTestCase):
             blocked.subject, "Support-PIN: Eve Bcc: victim@example.org blocked after 10 wrong PINs"
         )
         self.assertEqual(blocked.bcc, [])
-        self.assertIsNotNone(OutboxMessage.objects.get(payload__subject=blocked.subject).sent_at)
+        self.assertIsNotNone(OutboxMessage.objects.get(payload__to=blocked.to).sent_at)
 
     # --- product-action webhooks ------------------------------------------------------------
 

@@ -5,8 +5,7 @@ from urllib.parse import urlsplit
 from django.core.management import call_command
 from django.test import Client, override_settings
 
-from supportpin.notify.models import OutboxMessage
-from testsupport import SupportPinTestCase
+from testsupport import SupportPinTestCase, queued_emails
 
 
 class DemoCommandTests(SupportPinTestCase):
@@ -43,6 +42,6 @@ class DemoCommandTests(SupportPinTestCase):
         self.assertIn("K10003  (lea@example.org, e-mails in English)", printed)
         self.client.post("/login/password/", {"email": "lea@example.org"})
         self.client.post("/login/password/", {"email": "mia@example.org"})
-        subjects = {m.payload["to"][0]: m.payload["subject"] for m in OutboxMessage.objects.all()}
+        subjects = {m["to"][0]: m["subject"] for m in queued_emails()}
         self.assertEqual(subjects["lea@example.org"], "Choose a new Support-PIN password")
         self.assertEqual(subjects["mia@example.org"], "Neues Support-PIN-Passwort wählen")

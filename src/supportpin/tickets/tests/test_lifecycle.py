@@ -6,8 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from supportpin.accounts.models import Customer, Staff
-from supportpin.notify.models import Kind, OutboxMessage
-from testsupport import START, SupportPinTestCase, personal_markers
+from testsupport import START, SupportPinTestCase, personal_markers, queued_emails
 
 CUSTOMER_MAIL = personal_markers("C-1001")["email"]
 SECOND = timedelta(seconds=1)
@@ -76,8 +75,7 @@ class TicketTestCase(SupportPinTestCase):
         self.assertProblem(self.customer_products(who), 404, "not_found")
 
     def emails_to_customer(self) -> list[dict]:
-        messages = OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
-        return [m.payload for m in messages if CUSTOMER_MAIL in m.payload["to"]]
+        return queued_emails(CUSTOMER_MAIL)
 
 
 class TicketLifecycleTests(TicketTestCase):

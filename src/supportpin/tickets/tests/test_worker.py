@@ -13,7 +13,7 @@ from supportpin.accounts.models import Role
 from supportpin.audit.actions import seal
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.audit.verify import verify_log
-from supportpin.notify.models import Kind, OutboxMessage
+from supportpin.notify.models import OutboxMessage
 from supportpin.tickets import actions
 from supportpin.tickets.models import Ticket
 from supportpin.tickets.tests.test_lifecycle import CUSTOMER_MAIL, TicketTestCase
@@ -24,6 +24,7 @@ from testsupport import (
     make_customer,
     make_product,
     make_staff,
+    queued_emails,
 )
 
 DAY = timedelta(days=1)
@@ -32,8 +33,7 @@ SECOND = timedelta(seconds=1)
 
 def emails(word: str) -> list[dict]:
     """Every queued e-mail whose subject contains `word` (German: the customer's language)."""
-    queued = OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
-    return [m.payload for m in queued if word in m.payload["subject"]]
+    return [mail for mail in queued_emails() if word in mail["subject"]]
 
 
 def subjects(word: str) -> list[str]:

@@ -12,9 +12,8 @@ from supportpin.accounts.actions import add_passkey
 from supportpin.accounts.models import Passkey, SignInFailures
 from supportpin.audit.models import AuditEntry, Event
 from supportpin.lib import clock
-from supportpin.notify.models import OutboxMessage
 from supportpin.web.tests.browser import WebTestCase
-from testsupport import PASSWORD
+from testsupport import PASSWORD, queued_emails
 
 
 class PasskeyTestCase(WebTestCase):
@@ -86,8 +85,8 @@ class PasskeysPageTests(PasskeyTestCase):
 
         entry = AuditEntry.objects.get(event=Event.PASSKEY_ADDED)
         self.assertEqual(entry.detail, {"staff": "sam", "passkey": "Laptop"})
-        mail = OutboxMessage.objects.get(payload__to=["sam@staff.example"])
-        self.assertIn("Laptop", mail.payload["subject"])
+        (mail,) = queued_emails("sam@staff.example")
+        self.assertIn("Laptop", mail["subject"])
 
     def test_a_staff_member_removes_their_passkey_but_not_anyone_elses(self):
         own = self.give_passkey(self.supporter, "Laptop")

@@ -10,9 +10,9 @@ from django.test import override_settings
 from supportpin.accounts.models import Customer
 from supportpin.accounts.tests.test_throttle import REDIS_URL
 from supportpin.audit.models import AuditEntry
-from supportpin.notify.models import Kind, OutboxMessage
+from supportpin.notify.models import OutboxMessage
 from supportpin.web.tests.browser import WebTestCase
-from testsupport import PASSWORD, START, personal_markers
+from testsupport import PASSWORD, START, personal_markers, queued_emails
 
 NEW_PASSWORD = "a brand-new long password"
 LINK = re.compile(r"https?://\S+/login/password/\S+/")
@@ -35,8 +35,7 @@ class PasswordResetTestCase(WebTestCase):
         )
 
     def mails(self) -> list[dict]:
-        queued = OutboxMessage.objects.filter(kind=Kind.EMAIL).order_by("id")
-        return [m.payload for m in queued]
+        return queued_emails()
 
     def link_from_mail(self) -> str:
         (mail,) = self.mails()

@@ -8,9 +8,8 @@ import pyotp
 from supportpin.accounts.actions import SYSTEM, sync_staff
 from supportpin.accounts.models import Passkey, Role, Staff
 from supportpin.audit.models import AuditEntry
-from supportpin.notify.models import Kind, OutboxMessage
 from supportpin.web.tests.browser import CONFIRMED, WebTestCase, shown_key
-from testsupport import PASSWORD, START
+from testsupport import PASSWORD, START, queued_emails
 
 NEW_PASSWORD = "a brand-new long password"
 LINK = re.compile(r"https?://testserver(/staff/password/\S+/)")
@@ -112,11 +111,7 @@ class SecondFactorResetTests(StaffResetTestCase):
 
 class StaffPasswordResetTests(StaffResetTestCase):
     def mailed_link(self) -> str:
-        (mail,) = [
-            m.payload
-            for m in OutboxMessage.objects.filter(kind=Kind.EMAIL)
-            if m.payload["to"] == ["sam@staff.example"]
-        ]
+        (mail,) = queued_emails("sam@staff.example")
         return LINK.search(mail["body"]).group(1)
 
     def test_it_asks_before_it_resets(self):
