@@ -148,7 +148,7 @@ DATABASES = {"default": _database()}
 # prepared statement lives in its connection, so this pays off where connections are kept (the
 # pool) and must be off behind PgBouncer in transaction mode before 1.21.
 SUPPORTPIN_DB_PREPARE = env.bool(
-    "SUPPORTPIN_DB_PREPARE", default=env.bool("SUPPORTPIN_DB_POOL", default=True)
+    "SUPPORTPIN_DB_PREPARE", default="pool" in DATABASES["default"].get("OPTIONS", {})
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -50,7 +50,7 @@ def email_of(payload: dict) -> EmailMessage:
             key: datetime.fromisoformat(value) if key in payload["times"] else value
             for key, value in payload["context"].items()
         }
-        subject, body = render_email(payload["template"], context, language=payload["language"])
+        subject, body = _render(payload["template"], context, language=payload["language"])
     else:
         subject, body = payload["subject"], payload["body"]
     return EmailMessage(
@@ -63,7 +63,7 @@ def email_of(payload: dict) -> EmailMessage:
     )
 
 
-def render_email(template: str, context: dict, *, language: str) -> tuple[str, str]:
+def _render(template: str, context: dict, *, language: str) -> tuple[str, str]:
     """Return the subject and the body `notify/<template>.txt` renders in `language`.
 
     The template's first line is the subject, the rest the body. Times show in TIME_ZONE, the
