@@ -4,7 +4,7 @@ import base64
 import hashlib
 import json
 import tempfile
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from io import StringIO
 from pathlib import Path
 from unittest import mock
@@ -132,6 +132,25 @@ class SealTests(LogTestCase):
         text = "\n".join(lines[:3]) + "\n"
         SIGNING_KEY.verifier.verify(text.encode(), signature) or self.fail("bad signature")
         self.assertEqual(checkpoint.created_at, START + timedelta(minutes=6))
+
+    def test_it_seals_awkward_text_as_the_canonical_json_api_md_defines(self):
+        berlin = timezone(timedelta(hours=1))
+        record(
+            event=Event.PRODUCT_ACTION,
+            at=datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=berlin),
+            actor_kind=ActorKind.SUPPORTER,
+            actor='O\'Brien "Ops" \\ tab\t nl\n ls\u2028 😀 Grüße',
+            customer="C-ÄÖÜ",
+            product="",
+            basis="ticket",
+            ticket_id=2**53 + 1,
+            detail={"z": [1, "ä", None], "a": {"y": None, "b": True, "ß": 1.5}, "é": "\x1f"},
+        )
+
+        self.assertEqual(seal(now=START), AuditEntry.objects.count())
+
+        root = merkle_root([expected_leaf(e) for e in self.sealed_entries()])
+        self.assertEqual(bytes(LogCheckpoint.objects.get().root_hash), root)
 
     def test_it_gives_entries_recorded_after_a_seal_the_next_indexes_in_a_new_checkpoint(self):
         record(**self.entry(1))
