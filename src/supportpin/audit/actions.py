@@ -1,8 +1,11 @@
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
+from psycopg.pq import Format
 
 from supportpin.audit.leaves import LEAF_FIELDS, leaf_from_values
 from supportpin.audit.logkeys import log_signer
@@ -100,25 +103,42 @@ def _seal_round(*, up_to_id: int, now: datetime, batch_size: int) -> int:
         _lock_sealer()
         checkpoint = latest_checkpoint()
         size = checkpoint.size if checkpoint else 0
-        # Stable order: by id. An entry whose transaction commits after a later id was sealed
-        # (a long transaction) simply gets the next free index in the next round. Rows of
-        # values, not model objects: building 10,000 objects cost more than hashing them.
-        rows = list(
-            AuditEntry.objects.filter(leaf_index__isnull=True, id__lte=up_to_id)
-            .order_by("id")
-            .values_list(*LEAF_FIELDS)[:batch_size]
-        )
+        rows = _unsealed_rows(up_to_id=up_to_id, limit=batch_size)
         if not rows:
             return 0
         new_size = size + len(rows)
-        root = append_leaves(size, [leaf_hash(leaf_from_values(*row)) for row in rows])
-        _set_leaf_indexes([row[0] for row in rows], first=size)
+        with _leaf_indexes_set([row[0] for row in rows], first=size):
+            leaf_hashes = [leaf_hash(leaf_from_values(*row)) for row in rows]
+        root = append_leaves(size, leaf_hashes)
         text = Checkpoint(origin=signer.name, size=new_size, root_hash=root).text()
         LogCheckpoint.objects.create(
             size=new_size, root_hash=root, note=sign_note(text, signer), created_at=now
         )
         queue_for_witnesses(now=now)
     return len(rows)
+
+
+def _unsealed_rows(*, up_to_id: int, limit: int) -> list[tuple]:
+    # Stable order: by id. An entry whose transaction commits after a later id was sealed
+    # (a long transaction) simply gets the next free index in the next round. Rows of
+    # values, not model objects: building 10,000 objects cost more than hashing them.
+    rows = (
+        AuditEntry.objects.filter(leaf_index__isnull=True, id__lte=up_to_id)
+        .order_by("id")
+        .values_list(*LEAF_FIELDS)[:limit]
+    )
+    if connection.vendor != "postgresql":
+        return list(rows)
+    # Django reads timestamptz with a loader written in Python and jsonb as text it parses
+    # again; psycopg's own loaders are in C and take half the time. Same values either way.
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        adapters = cursor.cursor.adapters  # this cursor's own copy
+        for name in ("timestamptz", "jsonb"):
+            oid = psycopg.postgres.types[name].oid
+            adapters.register_loader(oid, psycopg.adapters.get_loader(oid, Format.TEXT))
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def append_leaves(size: int, leaf_hashes: list[bytes]) -> bytes:
@@ -140,23 +160,34 @@ def append_leaves(size: int, leaf_hashes: list[bytes]) -> bytes:
     return tree_hash(new_size, tile_reader(new_size))
 
 
-def _set_leaf_indexes(ids: list[int], *, first: int) -> None:
+@contextmanager
+def _leaf_indexes_set(ids: list[int], *, first: int) -> Iterator[None]:
+    """Give the entries `ids` the leaf indexes from `first` on by the end of the block.
+
+    On PostgreSQL the UPDATE goes out in pipeline mode as the block starts: the server writes
+    while Python hashes the leaves in the block, and its result is awaited as the block ends.
+    The block must not use the database.
+    """
     # One statement for the whole round: an UPDATE per row (or Django's CASE) costs more than
     # the hashing. The ids go to PostgreSQL as one array literal, numbered there: building it
     # as text is far cheaper than adapting 10,000 ints one by one.
     table = AuditEntry._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {table} AS e SET leaf_index = %s + v.n - 1 "  # noqa: S608 - our table
-                "FROM unnest(%s::bigint[]) WITH ORDINALITY AS v(id, n) WHERE e.id = v.id",
-                [first, "{" + ",".join(map(str, ids)) + "}"],
-            )
-        else:
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {table} SET leaf_index = %s WHERE id = %s",  # noqa: S608 - our table
                 list(enumerate(ids, start=first)),
             )
+        yield
+        return
+    psycopg_connection = connection.connection
+    with psycopg_connection.pipeline(), psycopg_connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS e SET leaf_index = %s + v.n - 1 "  # noqa: S608 - our table
+            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS v(id, n) WHERE e.id = v.id",
+            [first, "{" + ",".join(map(str, ids)) + "}"],
+        )
+        yield
 
 
 def _lock_sealer() -> None:
