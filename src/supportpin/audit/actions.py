@@ -181,7 +181,13 @@ def _leaf_indexes_set(ids: list[int], *, first: int) -> Iterator[None]:
         yield
         return
     psycopg_connection = connection.connection
-    with psycopg_connection.pipeline(), psycopg_connection.cursor() as cursor:
+    # Past Django's cursor, so its error translation is put back by hand: the worker rides out
+    # a database restart by catching Django's OperationalError, not psycopg's.
+    with (
+        connection.wrap_database_errors,
+        psycopg_connection.pipeline(),
+        psycopg_connection.cursor() as cursor,
+    ):
         cursor.execute(
             f"UPDATE {table} AS e SET leaf_index = %s + v.n - 1 "  # noqa: S608 - our table
             "FROM unnest(%s::bigint[]) WITH ORDINALITY AS v(id, n) WHERE e.id = v.id",

@@ -10,7 +10,7 @@ from pathlib import Path
 from unittest import mock
 
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.test import override_settings
 
 from supportpin.audit.actions import batched_appends, record, seal
@@ -151,6 +151,20 @@ class SealTests(LogTestCase):
 
         root = merkle_root([expected_leaf(e) for e in self.sealed_entries()])
         self.assertEqual(bytes(LogCheckpoint.objects.get().root_hash), root)
+
+    def test_it_seals_nothing_when_the_database_refuses_the_numbering(self):
+        seal(now=START)
+        size = LogCheckpoint.objects.get().size
+        waiting = record(**self.entry(1))
+        # Tampering: another row already claims the index the next entry is to get.
+        forged = record(**self.entry(2))
+        AuditEntry.objects.filter(pk=forged.pk).update(leaf_index=size)
+
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            seal(now=START)
+
+        self.assertEqual(LogCheckpoint.objects.count(), 1)
+        self.assertIsNone(AuditEntry.objects.get(pk=waiting.pk).leaf_index)
 
     def test_it_gives_entries_recorded_after_a_seal_the_next_indexes_in_a_new_checkpoint(self):
         record(**self.entry(1))
